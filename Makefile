@@ -1,0 +1,142 @@
+# digit-rcnn: a from-scratch CUDA/C++ Faster R-CNN for house-number digits.
+# `make help` lists the targets. Sources are discovered by folder, so adding a
+# file needs no edit here:
+#   kernels/ nn/ detector/ data/ eval/ train/  -> build/libdr.a  (*.cpp with g++, *.cu with nvcc)
+#   tests/*.cpp                                -> build/bin/dr_tests (one doctest binary)
+#   tools/*.cpp                                -> build/bin/<name>
+#   bench/*.cpp                                -> build/bin/bench_<name>
+#   tools/ref/*.py                             -> build/ref/<name>.bin (torch reference dumps)
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+BUILD ?= build
+
+# ---- toolchain detection ------------------------------------------------------
+CXX ?= g++
+NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+# GPU=auto builds CUDA code whenever nvcc exists (CI has nvcc but no GPU, so it
+# compiles every GPU line); GPU=0 forces a CPU-only build.
+GPU ?= auto
+ifeq ($(GPU),auto)
+  override GPU := $(if $(NVCC),1,0)
+endif
+CUDNN_INC ?= $(firstword $(dir $(wildcard $(CUDA_HOME)/include/cudnn.h /usr/include/cudnn.h /usr/include/x86_64-linux-gnu/cudnn.h)))
+CUDNN_LIB ?= $(firstword $(dir $(wildcard $(CUDA_HOME)/lib64/libcudnn.so /usr/lib/x86_64-linux-gnu/libcudnn.so)))
+CUBLAS_INC ?= $(firstword $(dir $(wildcard $(CUDA_HOME)/include/cublas_v2.h)))
+# sm_80 (A100) and sm_90 (H100/H200) as machine code, plus compute_90 PTX for newer GPUs.
+CUDA_ARCHS ?= 80 90
+CUDA_PTX ?= 90
+GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) -gencode arch=compute_$(CUDA_PTX),code=compute_$(CUDA_PTX)
+
+OPT ?= -O2
+DEBUG_SYNC ?= 0
+CPPFLAGS := -I. -I/usr/include/stb -DDR_DEBUG_SYNC=$(DEBUG_SYNC)
+CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fopenmp -MMD -MP
+LDLIBS := -lstb -lopenblas -lpthread -fopenmp
+ifeq ($(GPU),1)
+  ifeq ($(strip $(CUDNN_INC)),)
+    $(error GPU=1 but cudnn.h was not found; set CUDNN_INC/CUDNN_LIB or build with GPU=0)
+  endif
+  CPPFLAGS += -DDR_CUDA=1 -I$(CUDA_HOME)/include -I$(CUDNN_INC)
+  NVCCFLAGS := -std=c++17 -O3 $(GENCODE) -Xcompiler -fopenmp,-Wall -MMD -MP --expt-relaxed-constexpr
+  LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDNN_LIB) -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDNN_LIB) -lcudnn -lcublas -lcudart
+else
+  CPPFLAGS += -DDR_CUDA=0
+endif
+
+# ---- sources ------------------------------------------------------------------
+LIB_DIRS := kernels nn detector data eval train
+LIB_CPP := $(shell find $(LIB_DIRS) -name '*.cpp' 2>/dev/null | sort)
+LIB_CU := $(if $(filter 1,$(GPU)),$(shell find $(LIB_DIRS) -name '*.cu' 2>/dev/null | sort))
+LIB_OBJ := $(LIB_CPP:%.cpp=$(BUILD)/obj/%.o) $(LIB_CU:%.cu=$(BUILD)/obj/%.cu.o)
+LIB := $(BUILD)/libdr.a
+TEST_SRC := $(sort $(wildcard tests/*.cpp))
+TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
+TEST_BIN := $(BUILD)/bin/dr_tests
+TOOL_SRC := $(sort $(wildcard tools/*.cpp))
+TOOL_BIN := $(TOOL_SRC:tools/%.cpp=$(BUILD)/bin/%)
+BENCH_SRC := $(sort $(wildcard bench/*.cpp))
+BENCH_BIN := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bin/bench_%)
+REF_SRC := $(sort $(wildcard tools/ref/*.py))
+REF_OUT := $(REF_SRC:tools/ref/%.py=$(BUILD)/ref/%.bin)
+# Debian's python has the torch/torchvision packages the reference dumps need.
+REF_PYTHON ?= /usr/bin/python3
+
+DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
+            python3-torchvision python3-numpy fonts-dejavu-core fonts-liberation fonts-freefont-ttf
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: all deps info test test-only refs tools bench gpu-check demo clean help
+all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
+
+help:
+	@echo "make            build the library, tools, tests and benchmarks into $(BUILD)/"
+	@echo "make deps       install missing Debian packages (apt-get)"
+	@echo "make test       deps + build + torch reference dumps + run every test"
+	@echo "make gpu-check  run the CPU-vs-CUDA tests and a short benchmark (needs a GPU)"
+	@echo "make bench      run the benchmarks (ratios against torch measured in the same run)"
+	@echo "make demo       the main job end to end on the built-in synthetic data"
+	@echo "options: GPU=0|1 (default: 1 when nvcc exists), CUDA_ARCHS='80 90', OPT=-O2, DEBUG_SYNC=1"
+
+info:
+	@echo "[build] g++: $(shell $(CXX) -dumpversion)  nvcc: $(if $(NVCC),$(NVCC),none)  GPU=$(GPU)  archs: $(if $(filter 1,$(GPU)),$(CUDA_ARCHS)+ptx$(CUDA_PTX),-)"
+	@echo "[build] cuDNN: $(if $(CUDNN_INC),$(CUDNN_INC),not found)  cuBLAS: $(if $(CUBLAS_INC),$(CUBLAS_INC),not found)"
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "[deps] installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	else echo "[deps] all Debian packages present"; fi
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(CPPFLAGS) $(NVCCFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/ref/%.bin: tools/ref/%.py tools/flatfile.py
+	@mkdir -p $(dir $@)
+	$(REF_PYTHON) $< $@
+
+refs: deps $(REF_OUT)
+tools: $(TOOL_BIN)
+
+# Tests: every doctest case; the reference dumps are produced by torch first.
+test: deps
+	@$(MAKE) --no-print-directory info
+	@$(MAKE) --no-print-directory $(TEST_BIN) $(TOOL_BIN) $(REF_OUT)
+	DR_REF_DIR=$(BUILD)/ref DR_BIN_DIR=$(BUILD)/bin $(TEST_BIN) $(TEST_ARGS)
+
+# Only the CPU-vs-CUDA cases (named "gpu: ...") and the short benchmark.
+gpu-check: deps
+	@$(MAKE) --no-print-directory $(TEST_BIN) $(BENCH_BIN) $(REF_OUT)
+	DR_REF_DIR=$(BUILD)/ref DR_REQUIRE_GPU=1 $(TEST_BIN) --test-case='gpu:*'
+	@for b in $(BENCH_BIN); do echo "== $$b --quick"; $$b --quick || exit 1; done
+
+bench: deps $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

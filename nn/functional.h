@@ -1,0 +1,55 @@
+// Functional ops with autograd. Each takes the Context first, returns new tensors,
+// and (when ctx.grad_enabled() and an input requires grad) records its backward on the
+// tape. CPU: f32 or f64; CUDA: f32. Shapes are NCHW. Each op mirrors the torch function
+// named beside it; the implementation file says where the numerics come from.
+#pragma once
+#include "nn/context.h"
+#include "nn/tensor.h"
+
+namespace dr {
+
+// ---- pointwise (nn/ops/pointwise.cpp) ----
+Tensor relu(Context& ctx, const Tensor& x, bool inplace = false);  // torch.relu / relu_
+Tensor add(Context& ctx, const Tensor& a, const Tensor& b);        // a + b, same shape
+// dst += alpha * src, no autograd (gradient accumulation, optimizers).
+void accumulate(Context& ctx, const Tensor& dst, const Tensor& src, double alpha = 1.0);
+// (N, d1, d2, ...) -> (N, d1*d2*...): a view; gradients flow through the shared meta.
+Tensor flatten(const Tensor& x, int start_dim = 1);
+
+// ---- convolution and linear (nn/ops/conv2d.cpp, nn/ops/linear.cpp) ----
+struct Conv2dArgs {
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int dilation_h = 1, dilation_w = 1;
+  int groups = 1;
+};
+// x (N, C, H, W), w (O, C/groups, KH, KW), b (O) or undefined -> (N, O, OH, OW).
+// torch.nn.functional.conv2d. CPU: im2col + BLAS GEMM; CUDA: cuDNN.
+Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a);
+// x (N, in), w (out, in), b (out) or undefined -> (N, out). torch.nn.functional.linear.
+Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);
+
+// ---- normalization (nn/ops/batch_norm.cpp) ----
+// torch.nn.functional.batch_norm. Training: normalizes with the batch statistics
+// (biased variance) and updates running_mean/var in place with `momentum` and the
+// unbiased variance, exactly as torch; eval: uses the running statistics.
+// x (N, C, H, W); weight, bias, running_mean, running_var (C).
+Tensor batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                    const Tensor& running_mean, const Tensor& running_var, bool training,
+                    double momentum = 0.1, double eps = 1e-5);
+// torchvision.ops.misc.FrozenBatchNorm2d: y = (x - rm) * w / sqrt(rv + eps) + b with
+// fixed buffers; gradient flows to x only.
+Tensor frozen_batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                           const Tensor& running_mean, const Tensor& running_var, double eps = 1e-5);
+
+// ---- pooling and resampling (nn/ops/pool.cpp, nn/ops/resample.cpp) ----
+// torch.nn.functional.max_pool2d (floor mode, implicit -inf padding).
+Tensor max_pool2d(Context& ctx, const Tensor& x, int kernel, int stride, int padding);
+// torch.nn.functional.interpolate(mode="nearest", size=(out_h, out_w)):
+// src = floor(dst * in / out) (torch's legacy nearest index rule).
+Tensor upsample_nearest(Context& ctx, const Tensor& x, int64_t out_h, int64_t out_w);
+// torch.nn.functional.interpolate(mode="bilinear", align_corners=False, size=...):
+// forward only (image preprocessing); x (N, C, H, W) or (C, H, W).
+Tensor resize_bilinear(Context& ctx, const Tensor& x, int64_t out_h, int64_t out_w);
+
+}  // namespace dr

@@ -1,0 +1,56 @@
+#include "nn/module.h"
+
+namespace dr {
+
+Tensor& Module::register_parameter(const std::string& name, Tensor& t, bool requires_grad) {
+  t.set_requires_grad(requires_grad);
+  params_.emplace_back(name, &t);
+  return t;
+}
+
+Tensor& Module::register_buffer(const std::string& name, Tensor& t) {
+  buffers_.emplace_back(name, &t);
+  return t;
+}
+
+// torch's state_dict order: a module's own parameters, then its buffers, then children.
+void Module::collect(const std::string& prefix, std::vector<NamedTensor>& out) const {
+  for (auto& p : params_) out.push_back({prefix + p.first, p.second, true});
+  for (auto& b : buffers_) out.push_back({prefix + b.first, b.second, false});
+  for (auto& c : children_) c.second->collect(prefix + c.first + ".", out);
+}
+
+std::vector<NamedTensor> Module::named_tensors(const std::string& prefix) const {
+  std::vector<NamedTensor> out;
+  collect(prefix.empty() ? "" : prefix + ".", out);
+  return out;
+}
+
+std::vector<NamedTensor> Module::named_parameters(const std::string& prefix) const {
+  std::vector<NamedTensor> out;
+  for (auto& nt : named_tensors(prefix))
+    if (nt.is_parameter) out.push_back(nt);
+  return out;
+}
+
+std::vector<NamedTensor> Module::trainable_parameters(const std::string& prefix) const {
+  std::vector<NamedTensor> out;
+  for (auto& nt : named_parameters(prefix))
+    if (nt.tensor->requires_grad()) out.push_back(nt);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& c : children_) c.second->train(on);
+}
+
+void Module::set_requires_grad(bool on) {
+  for (auto& nt : named_parameters()) nt.tensor->set_requires_grad(on);
+}
+
+void Module::zero_grad() {
+  for (auto& nt : named_parameters()) nt.tensor->zero_grad();
+}
+
+}  // namespace dr
