@@ -1,0 +1,53 @@
+#include "nn/layers/batch_norm.h"
+
+#include "nn/init.h"
+
+namespace dr {
+
+BatchNorm2d::BatchNorm2d(Context& ctx, int64_t c, double eps_, double momentum_, DType dtype)
+    : eps(eps_), momentum(momentum_) {
+  weight = ctx.empty({c}, dtype);
+  bias = ctx.empty({c}, dtype);
+  running_mean = ctx.empty({c}, dtype);
+  running_var = ctx.empty({c}, dtype);
+  init::constant(ctx, weight, 1.0);
+  init::constant(ctx, bias, 0.0);
+  init::constant(ctx, running_mean, 0.0);
+  init::constant(ctx, running_var, 1.0);
+  num_batches_tracked = Tensor::host_zeros({}, DType::I64);
+  register_parameter("weight", weight);
+  register_parameter("bias", bias);
+  register_buffer("running_mean", running_mean);
+  register_buffer("running_var", running_var);
+  register_buffer("num_batches_tracked", num_batches_tracked);
+}
+
+Tensor BatchNorm2d::forward(Context& ctx, const Tensor& x) {
+  if (training_) {
+    if (!num_batches_tracked.is_cuda()) (*num_batches_tracked.data<int64_t>())++;
+  }
+  return batch_norm2d(ctx, x, weight, bias, running_mean, running_var, training_, momentum, eps);
+}
+
+FrozenBatchNorm2d::FrozenBatchNorm2d(Context& ctx, int64_t c, double eps_, DType dtype)
+    : eps(eps_) {
+  // torchvision registers all four as buffers: weight/bias are not parameters here.
+  weight = ctx.empty({c}, dtype);
+  bias = ctx.empty({c}, dtype);
+  running_mean = ctx.empty({c}, dtype);
+  running_var = ctx.empty({c}, dtype);
+  init::constant(ctx, weight, 1.0);
+  init::constant(ctx, bias, 0.0);
+  init::constant(ctx, running_mean, 0.0);
+  init::constant(ctx, running_var, 1.0);
+  register_buffer("weight", weight);
+  register_buffer("bias", bias);
+  register_buffer("running_mean", running_mean);
+  register_buffer("running_var", running_var);
+}
+
+Tensor FrozenBatchNorm2d::forward(Context& ctx, const Tensor& x) const {
+  return frozen_batch_norm2d(ctx, x, weight, bias, running_mean, running_var, eps);
+}
+
+}  // namespace dr
