@@ -63,7 +63,7 @@ REF_OUT := $(REF_SRC:tools/ref/%.py=$(BUILD)/ref/%.bin)
 REF_PYTHON ?= /usr/bin/python3
 
 DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
-            python3-torchvision python3-numpy fonts-dejavu-core fonts-liberation fonts-freefont-ttf
+            python3-torchvision python3-numpy python3-pip fonts-dejavu-core fonts-liberation fonts-freefont-ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: all deps info test test-only refs tools bench gpu-check demo clean help
