@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <typeindex>
+#include <unordered_map>
 
 #include "nn/allocator.h"
 #include "nn/rng.h"
@@ -56,6 +58,15 @@ class Context {
   // Seeds d(out) = seed (ones for a scalar when seed is undefined) and runs the tape.
   void backward(const Tensor& out, const Tensor& seed = Tensor());
 
+  // Per-context state owned by a backend (e.g. cuDNN algorithm choice per shape),
+  // one default-constructed T per context, created on first use.
+  template <class T>
+  T& backend_cache() {
+    auto& slot = caches_[std::type_index(typeid(T))];
+    if (!slot) slot = std::make_shared<T>();
+    return *std::static_pointer_cast<T>(slot);
+  }
+
   void synchronize();  // waits for queued device work (no-op on CPU)
   AllocatorStats memory_stats() const;
 
@@ -73,6 +84,7 @@ class Context {
   Tape tape_;
   bool grad_enabled_ = false;
   std::shared_ptr<CudaAllocator> allocator_;  // null on CPU
+  std::unordered_map<std::type_index, std::shared_ptr<void>> caches_;
 #if DR_CUDA
   cudaStream_t stream_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
