@@ -16,24 +16,27 @@ namespace {
 constexpr int kReduceThreads = 512;
 using BlockSum = cub::BlockReduce<double, kReduceThreads>;
 
-// Element j of channel c, j in [0, N*HW).
-__device__ __forceinline__ int64_t channel_index(int64_t j, int64_t c, int64_t C, int64_t HW) {
-  return ((j / HW) * C + c) * HW + j % HW;
+// Element j of channel c, j in [0, N*HW). Index is uint32_t when N*HW fits (the usual
+// case): 64-bit division is emulated on the GPU and would dominate the loop.
+template <class Index>
+__device__ __forceinline__ int64_t channel_index(Index j, int64_t c, int64_t C, Index HW) {
+  return (int64_t(j / HW) * C + c) * int64_t(HW) + int64_t(j % HW);
 }
 
+template <class Index>
 __global__ void __launch_bounds__(kReduceThreads)
-    bn_stats_kernel(float* mean, float* var, const float* x, int64_t N, int64_t C, int64_t HW) {
+    bn_stats_kernel(float* mean, float* var, const float* x, Index count, int64_t C, Index HW) {
   __shared__ typename BlockSum::TempStorage tmp;
   __shared__ double mean_shared;
-  const int64_t c = blockIdx.x, count = N * HW;
+  const int64_t c = blockIdx.x;
   double s = 0;
-  for (int64_t j = threadIdx.x; j < count; j += blockDim.x) s += x[channel_index(j, c, C, HW)];
+  for (Index j = threadIdx.x; j < count; j += blockDim.x) s += x[channel_index(j, c, C, HW)];
   double total = BlockSum(tmp).Sum(s);
   if (threadIdx.x == 0) mean_shared = total / double(count);
   __syncthreads();  // also makes tmp reusable
   const double m = mean_shared;
   double sq = 0;
-  for (int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+  for (Index j = threadIdx.x; j < count; j += blockDim.x) {
     double d = x[channel_index(j, c, C, HW)] - m;
     sq += d * d;
   }
@@ -67,15 +70,16 @@ __global__ void bn_affine_kernel(float* y, const float* x, const float* scale, c
   }
 }
 
+template <class Index>
 __global__ void __launch_bounds__(kReduceThreads)
     bn_backward_reduce_kernel(float* sum_dy, float* sum_dy_xhat, const float* dy, const float* x,
-                              const float* mean, const float* invstd, int64_t N, int64_t C,
-                              int64_t HW) {
+                              const float* mean, const float* invstd, Index count, int64_t C,
+                              Index HW) {
   __shared__ typename BlockSum::TempStorage tmp;
-  const int64_t c = blockIdx.x, count = N * HW;
+  const int64_t c = blockIdx.x;
   const float m = mean[c], is = invstd[c];
   double s = 0, sx = 0;
-  for (int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+  for (Index j = threadIdx.x; j < count; j += blockDim.x) {
     const int64_t i = channel_index(j, c, C, HW);
     s += dy[i];
     sx += double(dy[i]) * ((x[i] - m) * is);
@@ -107,12 +111,19 @@ __global__ void bn_backward_dx_affine_kernel(float* dx, const float* dy, const f
   DR_GRID_LOOP(i, n) dx[i] += dy[i] * scale[(i / HW) % C];
 }
 
+// Room for j + blockDim.x without wrapping.
+bool fits_u32(int64_t count) { return count < (int64_t(1) << 31); }
+
 }  // namespace
 
 void bn_stats_cuda(float* mean, float* var, const float* x, int64_t N, int64_t C, int64_t HW,
                    cudaStream_t s) {
   if (C == 0) return;
-  bn_stats_kernel<<<unsigned(C), kReduceThreads, 0, s>>>(mean, var, x, N, C, HW);
+  if (fits_u32(N * HW))
+    bn_stats_kernel<uint32_t><<<unsigned(C), kReduceThreads, 0, s>>>(
+        mean, var, x, uint32_t(N * HW), C, uint32_t(HW));
+  else
+    bn_stats_kernel<int64_t><<<unsigned(C), kReduceThreads, 0, s>>>(mean, var, x, N * HW, C, HW);
   CUDA_CHECK_LAUNCH(s);
 }
 
@@ -139,8 +150,12 @@ void bn_backward_reduce_cuda(float* sum_dy, float* sum_dy_xhat, const float* dy,
                              const float* mean, const float* invstd, int64_t N, int64_t C,
                              int64_t HW, cudaStream_t s) {
   if (C == 0) return;
-  bn_backward_reduce_kernel<<<unsigned(C), kReduceThreads, 0, s>>>(sum_dy, sum_dy_xhat, dy, x,
-                                                                   mean, invstd, N, C, HW);
+  if (fits_u32(N * HW))
+    bn_backward_reduce_kernel<uint32_t><<<unsigned(C), kReduceThreads, 0, s>>>(
+        sum_dy, sum_dy_xhat, dy, x, mean, invstd, uint32_t(N * HW), C, uint32_t(HW));
+  else
+    bn_backward_reduce_kernel<int64_t><<<unsigned(C), kReduceThreads, 0, s>>>(
+        sum_dy, sum_dy_xhat, dy, x, mean, invstd, N * HW, C, HW);
   CUDA_CHECK_LAUNCH(s);
 }
 

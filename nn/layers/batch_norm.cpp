@@ -26,8 +26,17 @@ Tensor BatchNorm2d::forward(Context& ctx, const Tensor& x) {
   Tensor y =
       batch_norm2d(ctx, x, weight, bias, running_mean, running_var, training_, momentum, eps);
   // Counted after the op so a rejected input does not count as a batch. The counter is a
-  // host scalar: torch only reads it when momentum is None (cumulative average).
-  if (training_) (*num_batches_tracked.data<int64_t>())++;
+  // host scalar (torch only reads it when momentum is None, a cumulative average); should a
+  // loader have moved it to the device, it is counted through a host copy.
+  if (training_) {
+    if (num_batches_tracked.is_cuda()) {
+      Tensor h = ctx.to_host(num_batches_tracked);
+      (*h.data<int64_t>())++;
+      ctx.copy(num_batches_tracked, h);
+    } else {
+      (*num_batches_tracked.data<int64_t>())++;
+    }
+  }
   return y;
 }
 
