@@ -122,7 +122,7 @@ CocoEvaluator::CocoEvaluator(const CocoGroundTruth& gt, const std::vector<Detect
 }
 
 void CocoEvaluator::accumulate(double min_score, std::vector<double>& precision,
-                               std::vector<double>& recall) const {
+                               std::vector<double>& recall, bool ap_only) const {
   const size_t T = kNumIouThrs, R = kNumRecThrs, K = cat_ids_.size(), A = kNumAreaRngs,
                M = kNumMaxDets;
   precision.assign(T * R * K * A * M, -1.0);
@@ -135,10 +135,10 @@ void CocoEvaluator::accumulate(double min_score, std::vector<double>& precision,
     while (n_pass < all.size() && all[n_pass].score >= min_score) ++n_pass;
     std::vector<const DetMatch*> sel;
     std::vector<double> rc, pr;
-    for (size_t a = 0; a < A; ++a) {
+    for (size_t a = 0; a < (ap_only ? 1 : A); ++a) {
       const int64_t npig = npig_[k][a];
       if (npig == 0) continue;  // -1: no gt in this category and area range
-      for (size_t m = 0; m < M; ++m) {
+      for (size_t m = ap_only ? M - 1 : 0; m < M; ++m) {
         sel.clear();
         for (size_t n = 0; n < n_pass; ++n)
           if (all[n].rank < params_.max_dets[m]) sel.push_back(&all[n]);
@@ -173,9 +173,9 @@ void CocoEvaluator::accumulate(double min_score, std::vector<double>& precision,
   }
 }
 
-CocoStats CocoEvaluator::summarize(double min_score) const {
+CocoStats CocoEvaluator::summarize(double min_score, bool ap_only) const {
   std::vector<double> precision, recall;
-  accumulate(min_score, precision, recall);
+  accumulate(min_score, precision, recall, ap_only);
   const size_t T = kNumIouThrs, R = kNumRecThrs, K = cat_ids_.size(), A = kNumAreaRngs,
                M = kNumMaxDets;
   // Mean of the entries > -1 (np.mean(s[s > -1])), -1 when there are none.
@@ -207,6 +207,7 @@ CocoStats CocoEvaluator::summarize(double min_score) const {
       }
     }
     s.stats[i] = mean_valid(sum, n);
+    if (ap_only && (sp.area != 0 || sp.max_det_index != M - 1 || !sp.ap)) s.stats[i] = NAN;
   }
   s.category_ids = cat_ids_;
   for (size_t k = 0; k < K; ++k) {

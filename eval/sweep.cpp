@@ -29,7 +29,7 @@ std::vector<SweepRow> run_sweep(const CocoGroundTruth& gt, const std::vector<Det
   const std::vector<std::string> truth = gt_strings(gt);
   std::vector<SweepRow> rows;
   for (double thr : thresholds) {
-    CocoStats s = ev.summarize(thr);
+    CocoStats s = ev.summarize(thr, /*ap_only=*/true);
     AccuracyReport acc = score_strings(gt, truth, predictor.strings(thr));
     SweepRow r;
     r.threshold = thr;

@@ -67,6 +67,11 @@ TEST_CASE("coco eval: all 12 numbers and per-category AP equal pycocotools (rand
     // The sweep's shortcut: summarize(thr) == evaluating only the detections >= thr.
     check_stats(ev.summarize(thr).stats, tensor_doubles(ref.get(name + ".stats_thr")),
                 name + " score>=" + std::to_string(thr));
+    // The sweep's ap_only mode: same AP, AP50, AP75 and per-category AP.
+    CocoStats q = ev.summarize(-INFINITY, /*ap_only=*/true);
+    for (int i = 0; i < 3; ++i) CHECK(q.stats[i] == s.stats[i]);
+    CHECK(std::isnan(q.stats[8]));
+    CHECK(q.category_ap == s.category_ap);
     with_values += s.stats[0] > 0;
   }
   CHECK(with_values >= 30);  // the cases must exercise more than the -1 / 0 paths
