@@ -127,8 +127,8 @@ void write_errors_csv(const std::string& path, const AccuracyReport& r, const Co
   std::printf("wrote %s\n", path.c_str());
 }
 
-nlohmann::json accuracy_json(const AccuracyReport& r) {
-  nlohmann::json j{{"accuracy", r.accuracy}, {"correct", r.correct}, {"images", r.images}};
+nlohmann::ordered_json accuracy_json(const AccuracyReport& r) {
+  nlohmann::ordered_json j{{"accuracy", r.accuracy}, {"correct", r.correct}, {"images", r.images}};
   for (int k = 1; k < kNumErrorKinds; ++k) j[error_kind_name(static_cast<ErrorKind>(k))] = r.counts[k];
   return j;
 }
@@ -145,7 +145,7 @@ int run(const Args& a) {
       break;
     }
   if (!a.out.empty()) mkdir(a.out.c_str(), 0755);
-  nlohmann::json summary;
+  nlohmann::ordered_json summary;
   const std::vector<std::string> truth = gt_strings(gt);
   AccuracyReport errors_for_csv;
   bool have_errors = false;
@@ -172,7 +172,7 @@ int run(const Args& a) {
       if (!g.iscrowd)
         n_gt[std::lower_bound(s.category_ids.begin(), s.category_ids.end(), g.category_id) -
              s.category_ids.begin()]++;
-    nlohmann::json per;
+    nlohmann::ordered_json per;
     for (size_t k = 0; k < s.category_ids.size(); ++k) {
       const Category& c = gt.categories[gt.category_index.at(s.category_ids[k])];
       std::printf("%-8lld %-6s %8.4f %8.4f %6ld\n", static_cast<long long>(c.id), c.name.c_str(),
