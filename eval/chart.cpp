@@ -137,10 +137,8 @@ std::vector<Prim> layout_chart(const Chart& c, int W, int H, const MeasureText& 
     t.vertical = true;
     out.push_back(t);
   }
-  for (const Marker& m : c.markers) {
+  for (const Marker& m : c.markers)
     out.push_back(line_prim({px(m.x), top, px(m.x), bottom}, m.color, 1.5, true));
-    if (!m.label.empty()) out.push_back(text_prim(px(m.x) + 5, top + 10, m.label, kTick, 0, m.color));
-  }
   std::vector<std::pair<double, double>> pts;  // for legend placement
   for (const Series& s : c.series) {
     std::vector<double> run;
@@ -167,6 +165,19 @@ std::vector<Prim> layout_chart(const Chart& c, int W, int H, const MeasureText& 
       }
     }
     flush();
+  }
+  for (const Marker& m : c.markers) {
+    if (m.label.empty()) continue;
+    // On a white box over the curves, right of the line unless that leaves the plot.
+    const double w = measure(m.label, kTick) + 6;
+    const double bx = px(m.x) + 3 + w <= right ? px(m.x) + 3 : px(m.x) - 3 - w;
+    Prim box;
+    box.kind = Prim::kRect;
+    box.xy = {bx, top + 3, w, kTick + 6};
+    box.filled = true;
+    box.width = 0;
+    out.push_back(box);
+    out.push_back(text_prim(bx + 3, top + 6 + kTick / 2, m.label, kTick, 0, m.color));
   }
   Prim frame;
   frame.kind = Prim::kRect;
