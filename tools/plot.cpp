@@ -19,7 +19,7 @@ void usage(FILE* f) {
                "                  loss_objectness, loss_rpn_box_reg) by step\n"
                "    lr.svg/png    learning rate by step (log scale when it spans decades)\n"
                "    val.svg/png   val_map, val_map50, val_acc by epoch\n"
-               "  --format  svg (default: both) or png; SVG opens in any browser, PNG in any viewer\n");
+               "  --format  svg, png or both (default both); SVG opens in any browser, PNG in any viewer\n");
 }
 
 }  // namespace

@@ -66,7 +66,12 @@ Args parse(int argc, char** argv) {
     else if (f == "--worst") a.worst = to_int(f, next());
     else if (f == "--first") a.first = to_int(f, next());
     else if (f == "--cols") a.cols = std::max(1, to_int(f, next()));
-    else if (f == "--threshold") a.threshold = std::strtod(next().c_str(), nullptr);
+    else if (f == "--threshold") {
+      const std::string v = next();
+      char* end = nullptr;
+      a.threshold = std::strtod(v.c_str(), &end);
+      DR_CHECK(!v.empty() && *end == '\0', "--threshold needs a number, got \"" << v << "\"");
+    }
     else DR_FAIL("unknown argument " << f << " (see --help)");
   }
   DR_CHECK(!a.gt.empty() && !a.images.empty(), "--gt and --images are required (see --help)");
