@@ -180,6 +180,8 @@ def main(out):
         {"exact_iou": True, "integer": True}, {"exact_iou": True, "n_img": 1, "p_no_dt": 1.0},
         {"shuffle_imgs": True}, {"sparse_cats": True, "n_cat": 6}, {"size_p": [1.0, 0.0, 0.0]},
         {"size_p": [0.0, 1.0, 0.0]}, {"size_p": [0.0, 0.0, 1.0]}, {"n_cat": 10, "n_img": 40},
+        {"n_cat": 10, "n_img": 250, "max_extra": 12, "integer": False},
+        {"n_cat": 10, "n_img": 150, "many_dt": True, "p_crowd": 0.15, "tied_scores": True},
     ]
     tensors, names = [], []
     for i, spec in enumerate(specs):
