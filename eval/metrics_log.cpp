@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -37,6 +38,24 @@ std::vector<MetricsRecord> parse_metrics_log(const std::string& text, const std:
 
 std::vector<MetricsRecord> read_metrics_log(const std::string& path) {
   return parse_metrics_log(read_text_file(path), path);
+}
+
+void append_metrics_record(const std::string& path,
+                           const std::vector<std::pair<std::string, double>>& values) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : values) {
+    // Integral values (epoch, step) print without a fraction.
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15)
+      j[k] = static_cast<int64_t>(v);
+    else if (std::isfinite(v))
+      j[k] = v;
+    else
+      j[k] = nullptr;
+  }
+  std::ofstream f(path, std::ios::app);
+  DR_CHECK(f, path << ": cannot open for appending");
+  f << j.dump() << "\n";
+  DR_CHECK(f.good(), path << ": write error");
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eval/chart.h"
@@ -24,6 +25,12 @@ struct MetricsRecord {
 // Errors name the file and line: a line that is not a JSON object.
 std::vector<MetricsRecord> parse_metrics_log(const std::string& text, const std::string& source);
 std::vector<MetricsRecord> read_metrics_log(const std::string& path);
+
+// Appends one record as a JSON line, keys in the given order (the training loop's writer).
+// Opened, written and closed per call, so a crash loses at most that line. Non-finite
+// values are written as null (JSON has no NaN) and read back as absent.
+void append_metrics_record(const std::string& path,
+                           const std::vector<std::pair<std::string, double>>& values);
 
 struct NamedChart {
   std::string name;  // file stem: "loss", "lr", "val"

@@ -1,8 +1,11 @@
 // Plots and visualizations: ticks, the metrics log, SVG/PNG charts, canvas text and PNG
 // round trip, boxes drawn on images.
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "eval/chart.h"
+#include "eval/coco_data.h"
 #include "eval/metrics_log.h"
 #include "eval/visualize.h"
 #include "tests/testing.h"
@@ -74,6 +77,20 @@ TEST_CASE("plot: metrics log parsing and the charts it yields") {
                        doctest::Contains("m.jsonl:2: each line must be a JSON object"), dr::Error);
   CHECK_THROWS_WITH_AS(parse_metrics_log("{\"a\": 1\n", "m.jsonl"),
                        doctest::Contains("m.jsonl:1: not a JSON object"), dr::Error);
+}
+
+TEST_CASE("plot: metrics records appended by the writer read back") {
+  const std::string path = tmp_dir() + "/appended.jsonl";
+  std::remove(path.c_str());
+  append_metrics_record(path, {{"epoch", 1}, {"step", 100}, {"loss", 0.75}, {"lr", 0.01}});
+  append_metrics_record(path, {{"epoch", 1}, {"val_map", 0.25}, {"val_acc", NAN}});
+  const std::string text = read_text_file(path);
+  CHECK(text.rfind("{\"epoch\":1,\"step\":100,\"loss\":0.75,\"lr\":0.01}\n", 0) == 0);
+  auto recs = read_metrics_log(path);
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[0].get("step") == 100);
+  CHECK(recs[1].get("val_map") == 0.25);
+  CHECK(!recs[1].has("val_acc"));
 }
 
 TEST_CASE("plot: SVG and PNG charts") {
