@@ -1,5 +1,7 @@
 // The evaluator's readers: COCO ground truth, pred.json and pred.csv reject bad input
 // with a message naming the file, the record and the field.
+#include <fstream>
+
 #include "eval/coco_data.h"
 #include "eval/pred_csv.h"
 #include "tests/testing.h"
@@ -119,6 +121,33 @@ TEST_CASE("eval io: pred.csv reading and errors") {
   csv_error("image_id,pred_label\n12,3a\n", "pred_label \"3a\" is neither -1 nor a digit string");
   csv_error("image_id,pred_label\n12,\n", "pred_label \"\" is neither");
   csv_error("image_id,pred_label\n12\n", "pred.csv:2: 1 fields, the header has 2");
+}
+
+TEST_CASE("eval io: pred.json read from a file (streamed) gives the same results and errors") {
+  CocoGroundTruth g = gt();
+  const std::string dir = "build/test_tmp";
+  std::system(("mkdir -p " + dir).c_str());
+  auto file_error = [&](const std::string& text, const std::string& message) {
+    CAPTURE(text);
+    std::ofstream(dir + "/bad_pred.json") << text;
+    CHECK_THROWS_WITH_AS(read_detections(dir + "/bad_pred.json", g), doctest::Contains(message.c_str()),
+                         dr::Error);
+  };
+  const std::string ok = R"({"image_id": 12, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5})";
+  file_error(ok, "bad_pred.json: detections must be a JSON list");
+  file_error("[" + ok + ", 7]", "bad_pred.json: detections[1] is not a JSON object");
+  file_error("[" + ok + ", [1, 2]]", "detections[1] is not a JSON object");
+  file_error("[" + ok + R"(, {"image_id": 99, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}])",
+             "bad_pred.json: detections[1]: image_id 99 is not an image of gt.json");
+  file_error("[" + ok + R"(, {"image_id": 12, "category_id": 1, "bbox": [0, 0, 1], "score": 1}])",
+             "detections[1]: \"bbox\" must be [x, y, width, height]");
+  file_error("[" + ok, "bad_pred.json: not valid JSON");
+  std::ofstream(dir + "/good_pred.json") << "  [" + ok + ", " + ok + "]\n";
+  auto d = read_detections(dir + "/good_pred.json", g);
+  REQUIRE(d.size() == 2);
+  CHECK(d[1].score == 0.5);
+  std::ofstream(dir + "/empty_pred.json") << "[]";
+  CHECK(read_detections(dir + "/empty_pred.json", g).empty());
 }
 
 TEST_CASE("eval io: pred.csv and pred.json round trip through the writers") {
