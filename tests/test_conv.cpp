@@ -142,7 +142,8 @@ TEST_CASE("gradcheck: conv2d") {
 
 TEST_CASE("conv2d: f64 CPU matches a naive direct convolution on every GEMM plan") {
   // Sizes chosen to hit: packed small images, one large image per GEMM (im2col and
-  // direct 1x1), a packed chunk followed by a smaller last chunk, grouped and strided.
+  // direct 1x1), a packed chunk followed by a smaller last chunk, grouped and strided,
+  // and forward column matrices built in several bands of output rows (Kc*OW*OH > 1M).
   std::vector<ConvCase> cases = {
       {"packed 7x7 RoI-like", {5, 6, 7, 7}, {4, 6, 3, 3}, true, args(1, 1, 1, 1)},
       {"large image 3x3", {2, 2, 66, 64}, {3, 2, 3, 3}, true, args(1, 1, 1, 1)},
@@ -150,6 +151,8 @@ TEST_CASE("conv2d: f64 CPU matches a naive direct convolution on every GEMM plan
       {"chunks of 2 then 1", {3, 2, 48, 48}, {3, 2, 3, 3}, false, args(1, 1, 1, 1)},
       {"groups 3 stride 2 dilation 2", {3, 6, 13, 11}, {9, 2, 3, 3}, true, args(2, 2, 2, 1, 2, 1, 3)},
       {"1x1 stride 2 (downsample)", {2, 4, 9, 9}, {5, 4, 1, 1}, false, args(2, 2, 0, 0)},
+      {"forward in bands of 36 rows", {1, 32, 120, 100}, {2, 32, 3, 3}, true, args(1, 1, 1, 1)},
+      {"stride 2 in bands of 26 rows", {1, 128, 90, 70}, {2, 128, 3, 3}, false, args(2, 2, 1, 1)},
   };
   for (const ConvCase& c : cases) {
     Context ctx(Device::cpu(), 9);

@@ -96,7 +96,7 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
   }
   DR_DISPATCH_FLOAT(x.dtype(), T, {
     if (dx.defined() || dw.defined()) {
-      T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g));
+      T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, true));
       kern::conv2d_backward_cpu<T>(dx.defined() ? dx.data<T>() : nullptr,
                                    dw.defined() ? dw.data<T>() : nullptr, dy.data<T>(),
                                    x.data<T>(), w.data<T>(), g, scratch);
@@ -121,7 +121,7 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, c
       });
     } else {
       DR_DISPATCH_FLOAT(x.dtype(), T, {
-        T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g));
+        T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, false));
         kern::conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), g, scratch);
         if (b.defined()) kern::bias_add_cpu<T>(y.data<T>(), b.data<T>(), g.N, g.O, P);
       });
