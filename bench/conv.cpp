@@ -40,8 +40,7 @@ Tensor random_host(Rng& rng, const Shape& s, double scale) {
 
 // Best of `reps` timed calls after one warm-up call: the build machines are shared, and
 // the minimum is the figure least disturbed by other processes.
-template <class F>
-double best_ms(int reps, F&& f) {
+template <class F> double best_ms(int reps, F&& f) {
   f();
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
@@ -139,7 +138,8 @@ int main(int argc, char** argv) {
   std::vector<double> theirs = torch_times(shapes, threads, reps);
   std::printf("%-34s %10s %9s %10s %8s\n", "shape", "ours ms", "GFLOP/s", "torch ms", "ours/torch");
   for (size_t i = 0; i < shapes.size(); ++i) {
-    std::printf("%-34s %10.3f %9.1f", shapes[i].name, ours[i], gflop(shapes[i], ys[i].shape()) / (ours[i] * 1e-3));
+    std::printf("%-34s %10.3f %9.1f", shapes[i].name, ours[i],
+                gflop(shapes[i], ys[i].shape()) / (ours[i] * 1e-3));
     if (!theirs.empty())
       std::printf(" %10.3f %8.2fx\n", theirs[i], ours[i] / theirs[i]);
     else

@@ -49,8 +49,9 @@ Plan make_plan(const ConvGeom& g, bool backward) {
 }
 
 // im2col of output rows [oh0, oh1) of m images (image i's group slice at x + i*xstride)
-// into col (Kc, ld), image i at columns [i*cols, (i+1)*cols), cols = (oh1-oh0)*OW. Row-wise: valid output ranges are computed once per row so
-// the inner loop is a copy (stride 1) or a strided gather, never per-element bounds math.
+// into col (Kc, ld), image i at columns [i*cols, (i+1)*cols), cols = (oh1-oh0)*OW. Row-wise: valid
+// output ranges are computed once per row so the inner loop is a copy (stride 1) or a strided
+// gather, never per-element bounds math.
 template <class T>
 void im2col_images(T* col, int64_t ld, const T* x, int64_t xstride, int64_t m, const ConvGeom& g,
                    int64_t oh0, int64_t oh1) {
@@ -200,12 +201,11 @@ void conv2d_backward_cpu(T* dx, T* dw, const T* dy, const T* x, const T* w, cons
   }
 }
 
-#define DR_INST(T)                                                                           \
-  template void im2col_cpu<T>(T*, int64_t, const T*, const ConvGeom&);                       \
-  template void col2im_add_cpu<T>(T*, const T*, int64_t, const ConvGeom&);                   \
-  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const ConvGeom&, T*);          \
-  template void conv2d_backward_cpu<T>(T*, T*, const T*, const T*, const T*, const ConvGeom&, \
-                                       T*);
+#define DR_INST(T)                                                                  \
+  template void im2col_cpu<T>(T*, int64_t, const T*, const ConvGeom&);              \
+  template void col2im_add_cpu<T>(T*, const T*, int64_t, const ConvGeom&);          \
+  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const ConvGeom&, T*); \
+  template void conv2d_backward_cpu<T>(T*, T*, const T*, const T*, const T*, const ConvGeom&, T*);
 DR_INST(float)
 DR_INST(double)
 #undef DR_INST

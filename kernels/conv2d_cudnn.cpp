@@ -62,8 +62,7 @@ struct Descs {
 // From cuDNN's ranked heuristic list, the first algorithm that succeeded, fits the
 // workspace cap and does not need tensor-op math; deterministic ones are preferred so
 // that training runs repeat bit for bit.
-template <class Perf>
-const Perf* pick(const std::vector<Perf>& perf, int n) {
+template <class Perf> const Perf* pick(const std::vector<Perf>& perf, int n) {
   const Perf* any = nullptr;
   for (int i = 0; i < n; ++i) {
     const Perf& p = perf[i];
@@ -96,8 +95,8 @@ void conv2d_forward_cudnn(const CudnnEnv& env, float* y, const float* x, const f
     int max_n = 0, n = 0;
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(env.handle, &max_n));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(max_n);
-    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(env.handle, d.x, d.w, d.conv, d.y, max_n,
-                                                       &n, perf.data()));
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(env.handle, d.x, d.w, d.conv, d.y, max_n, &n,
+                                                       perf.data()));
     const auto* p = pick(perf, n);
     char buf[160];
     DR_CHECK(p, "conv2d (cuDNN): no usable forward algorithm for " << geom_str(g, buf, sizeof buf));
