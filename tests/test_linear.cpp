@@ -60,6 +60,13 @@ TEST_CASE("parity: linear forward and gradients match torch (f32)") {
   }
 }
 
+TEST_CASE("linear: zero input features give the bias (GEMM with K = 0)") {
+  Context ctx(Device::cpu(), 6);
+  Tensor b = Tensor::host_from<float>({3}, {1.5f, -2.0f, 0.25f});
+  Tensor y = linear(ctx, Tensor::host({2, 0}), Tensor::host({3, 0}), b);
+  CHECK(test::to_doubles(ctx, y) == std::vector<double>{1.5, -2.0, 0.25, 1.5, -2.0, 0.25});
+}
+
 TEST_CASE("linear: empty batch and the Linear module") {
   Context ctx(Device::cpu(), 2);
   Linear fc(ctx, 6, 4);
@@ -97,7 +104,7 @@ TEST_CASE("gpu: linear forward and all gradients match the CPU") {
     bool bias;
   };
   for (const Case& c : {Case{1, 1, 1, true}, Case{7, 13, 5, true}, Case{33, 257, 91, false},
-                        Case{512, 1024, 11, true}, Case{0, 6, 3, true}}) {
+                        Case{512, 1024, 11, true}, Case{0, 6, 3, true}, Case{3, 0, 4, true}}) {
     Context cpu(Device::cpu(), 8), gpu(Device::cuda(0), 8);
     Tensor x = test::random_tensor(cpu, {c.n, c.in}), w = test::random_tensor(cpu, {c.out, c.in});
     Tensor b = c.bias ? test::random_tensor(cpu, {c.out}) : Tensor();
