@@ -1,0 +1,158 @@
+// Backbone parity with torchvision (tools/ref/backbone.py): converted seeded-random
+// weights, then our "0".."3","pool" outputs against torchvision's on a padded batch of
+// two images of different sizes, in eval mode for five variants and in training mode
+// (outputs and updated running statistics) for v2 and v2 + residual FPN; the weight
+// round trip torchvision -> flat -> ours -> flat -> .pth, bit for bit; CPU vs CUDA.
+//
+// Tolerance: |ours - torch| <= 1e-4 * |torch| + 1e-4 * max|torch| per level. Both sides
+// sum in f32 but in different orders (im2col + OpenBLAS vs MKL-DNN/oneDNN), so each of
+// the ~55 layers adds a few ulps relative to its output's *scale*, not to each element:
+// an element that cancels to ~0 keeps the absolute error of its neighbours. The scale
+// term (1e-4 of the level's max) covers those; elementwise 1e-4 relative covers the rest.
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <unistd.h>
+
+#include "detector/model_config.h"
+#include "nn/backbone_fpn.h"
+#include "nn/weights.h"
+#include "tests/testing.h"
+
+using namespace dr;
+
+namespace {
+
+constexpr double kRtol = 1e-4;
+constexpr double kScaleTol = 1e-4;
+const char* kLevels[] = {"0", "1", "2", "3", "pool"};
+
+std::string ref_dir() {
+  const char* d = std::getenv("DR_REF_DIR");
+  return d ? d : "build/ref";
+}
+
+std::string python() {
+  const char* p = std::getenv("DR_PYTHON");
+  return p ? p : "/usr/bin/python3";
+}
+
+double max_abs(Context& ctx, const Tensor& t) {
+  double m = 0;
+  for (double v : test::to_doubles(ctx, t)) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+void check_level(Context& ctx, const Tensor& ours, const Tensor& ref, const std::string& what) {
+  DR_CHECK_CLOSE(ctx, ours, ref, kRtol, kScaleTol * max_abs(ctx, ref), what);
+}
+
+// A backbone built from the config in a converted weight file and loaded strictly.
+std::unique_ptr<BackboneWithFPN> load_variant(Context& ctx, const std::string& variant,
+                                              TensorFile* file_out = nullptr) {
+  const std::string path = ref_dir() + "/backbone_" + variant + ".weights.bin";
+  TensorFile f = read_tensor_file(path);
+  REQUIRE_MESSAGE(f.meta.value("scope", "") == "backbone", path << ": not a backbone file");
+  ModelConfig cfg = ModelConfig::from_json(f.meta["config"]);
+  auto bb = std::make_unique<BackboneWithFPN>(ctx, cfg.backbone_options());
+  LoadOptions opt;
+  opt.prefix = "backbone";
+  LoadReport r = load_weights(ctx, *bb, f, opt);
+  CHECK(r.loaded == f.tensors.size());
+  if (file_out) *file_out = std::move(f);
+  return bb;
+}
+
+Tensor input(Context& ctx) { return ctx.to(test::reference("backbone").get("input"), ctx.device()); }
+
+}  // namespace
+
+TEST_CASE("parity: backbone outputs match torchvision in eval mode (v1, v2, v2res, resnet18, resnext50)") {
+  Context ctx(Device::cpu(), 1);
+  const TensorFile& ref = test::reference("backbone");
+  for (std::string v : {"v1", "v2", "v2res", "r18", "x50res"}) {
+    auto bb = load_variant(ctx, v);
+    bb->train(false);
+    FeatureMaps out = bb->forward(ctx, input(ctx));
+    REQUIRE(out.size() == 5);
+    for (int i = 0; i < 5; ++i) {
+      CHECK(out[i].first == kLevels[i]);
+      check_level(ctx, out[i].second, ref.get(v + ".eval." + kLevels[i]), v + " eval " + kLevels[i]);
+    }
+  }
+}
+
+TEST_CASE("parity: v2 backbones in training mode: outputs and updated running stats") {
+  Context ctx(Device::cpu(), 1);
+  const TensorFile& ref = test::reference("backbone");
+  for (std::string v : {"v2", "v2res"}) {
+    auto bb = load_variant(ctx, v);
+    bb->train(true);
+    FeatureMaps out = bb->forward(ctx, input(ctx));
+    for (int i = 0; i < 5; ++i)
+      check_level(ctx, out[i].second, ref.get(v + ".train." + kLevels[i]),
+                  v + " train " + kLevels[i]);
+    size_t checked = 0;
+    for (const NamedTensor& nt : bb->named_tensors("backbone")) {
+      const Tensor* want = ref.find(v + ".train.state." + nt.name);
+      if (!want) continue;
+      ++checked;
+      if (want->dtype() == DType::I64)  // num_batches_tracked: exact
+        CHECK_MESSAGE(nt.tensor->item<int64_t>() == want->item<int64_t>(), nt.name);
+      else
+        DR_CHECK_CLOSE(ctx, *nt.tensor, *want, kRtol, 1e-6, v + " " + nt.name);
+    }
+    // Every BN of the variant: 3 buffers each (running_mean, running_var, num_batches_tracked).
+    CHECK(checked > 150);
+  }
+}
+
+TEST_CASE("round trip: torchvision -> flat -> ours -> flat -> torchvision .pth, bit for bit") {
+  Context ctx(Device::cpu(), 1);
+  for (std::string v : {"v1", "v2res"}) {
+    TensorFile in;
+    auto bb = load_variant(ctx, v, &in);
+    const std::string tmp = "/tmp/dr_roundtrip_" + std::to_string(getpid()) + "_" + v;
+    nlohmann::json meta = in.meta;
+    meta["source"] = "digit-rcnn round-trip test";
+    save_weights(ctx, *bb, tmp + ".bin", meta, "backbone");
+    // Our file holds the same tensors in the same order, byte for byte.
+    TensorFile ours = read_tensor_file(tmp + ".bin");
+    REQUIRE(ours.tensors.size() == in.tensors.size());
+    for (size_t i = 0; i < in.tensors.size(); ++i) {
+      const Tensor &a = ours.tensors[i].second, &b = in.tensors[i].second;
+      CHECK(ours.tensors[i].first == in.tensors[i].first);
+      REQUIRE(a.nbytes() == b.nbytes());
+      CHECK_MESSAGE(std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0, in.tensors[i].first);
+    }
+    // torchvision accepts it with strict=True and every tensor equals the original.
+    const std::string orig = ref_dir() + "/backbone_" + v + ".orig.pth";
+    std::string cmd = python() + " tools/export_weights.py " + tmp + ".bin " + tmp + ".pth && " +
+                      python() + " tools/compare_state_dicts.py " + orig + " " + tmp + ".pth";
+    INFO(cmd);
+    CHECK(std::system(cmd.c_str()) == 0);
+    std::remove((tmp + ".bin").c_str());
+    std::remove((tmp + ".pth").c_str());
+  }
+}
+
+TEST_CASE("gpu: backbone on CUDA matches the CPU (eval and training mode)") {
+  Context cpu(Device::cpu(), 1), gpu(Device::cuda(0), 1);
+  for (std::string v : {"v2res", "x50res"}) {
+    auto bc = load_variant(cpu, v);
+    auto bg = load_variant(gpu, v);
+    for (bool training : {false, true}) {
+      bc->train(training);
+      bg->train(training);
+      FeatureMaps oc = bc->forward(cpu, input(cpu));
+      FeatureMaps og = bg->forward(gpu, input(gpu));
+      for (int i = 0; i < 5; ++i)
+        check_level(gpu, og[i].second, oc[i].second,
+                    v + (training ? " train " : " eval ") + kLevels[i] + " cuda vs cpu");
+    }
+    auto tc = bc->named_tensors(), tg = bg->named_tensors();
+    for (size_t i = 0; i < tc.size(); ++i)
+      if (tc[i].name.find("running_") != std::string::npos)
+        DR_CHECK_CLOSE(gpu, *tg[i].tensor, *tc[i].tensor, kRtol, 1e-6, v + " " + tc[i].name);
+  }
+}
