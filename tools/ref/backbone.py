@@ -3,7 +3,8 @@
 Writes OUT (inputs, torchvision's outputs, state_dict name lists in meta) and, next to
 it, one converted weight file per variant, backbone_<variant>.weights.bin (made with
 tools/convert_weights.py's convert_state_dict, scope "backbone"), plus the original
-torchvision state_dicts backbone_<variant>.orig.pth used by the bit-for-bit round trip.
+torchvision state_dicts backbone_<variant>.orig.pth used by the bit-for-bit round trip and
+one legacy-style checkpoint backbone_r18.legacy.pth for the converter's --pth path.
 
 Weights are torchvision's seeded init with every norm layer's affine and running
 statistics randomized, so BN/FrozenBN are not identities and parity means something.
@@ -32,6 +33,21 @@ VARIANTS = {
 }
 TRAIN_VARIANTS = ["v2", "v2res"]
 ROUND_TRIP = ["v1", "v2res"]
+LEGACY = "r18"  # also saved as an old-style DataParallel checkpoint for the converter test
+
+
+def legacy_keys(sd):
+    """The key spelling of torchvision < 0.8 checkpoints trained with DataParallel:
+    "module." prefix and FPN convs without the Conv2dNormActivation ".0"."""
+    out = {}
+    for k, v in sd.items():
+        for block in ("inner_blocks", "layer_blocks"):
+            k = k.replace(f"fpn.{block}.0.0.", f"fpn.{block}.0.").replace(
+                f"fpn.{block}.1.0.", f"fpn.{block}.1.").replace(
+                f"fpn.{block}.2.0.", f"fpn.{block}.2.").replace(
+                f"fpn.{block}.3.0.", f"fpn.{block}.3.")
+        out["module." + k] = v
+    return out
 
 
 def randomize_norms(model, g):
@@ -86,6 +102,9 @@ def main(out):
                                            source=f"tools/ref/backbone.py {key}")
         if key in ROUND_TRIP:
             torch.save(bb.state_dict(), os.path.join(ref_dir, f"backbone_{key}.orig.pth"))
+        if key == LEGACY:
+            torch.save({"model": legacy_keys(sd), "epoch": 3},
+                       os.path.join(ref_dir, f"backbone_{key}.legacy.pth"))
         meta["variants"][key] = config
         bb.eval()
         with torch.no_grad():
