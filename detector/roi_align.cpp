@@ -129,6 +129,31 @@ Tensor roi_align(Context& ctx, const Tensor& input, const Tensor& rois, int pool
                           aligned, LevelMapperConfig{});
 }
 
+Tensor map_levels(Context& ctx, const Tensor& rois, const LevelMapperConfig& mapper) {
+  check_float("map_levels", "rois", rois);
+  DR_CHECK(rois.dim() == 2 && rois.size(1) == 5, "map_levels: rois must be (K, 5), got " << rois.str());
+  const int nlev = mapper.k_max - mapper.k_min + 1;
+  DR_CHECK(nlev >= 2 && nlev <= kern::kMaxRoiLevels,
+           "map_levels: k_min " << mapper.k_min << ", k_max " << mapper.k_max);
+  // Only the mapper fields of RoiLevels are read; the level shapes are placeholders.
+  std::vector<Tensor> shapes(nlev, Tensor::host({1, 1, 1, 1}, rois.dtype()));
+  std::vector<double> scales(nlev, 1.0);
+  Tensor out = ctx.empty_on(rois.device(), {rois.size(0)}, DType::I64);
+  if (rois.is_cuda()) {
+    DR_CHECK(rois.dtype() == DType::F32, "map_levels: CUDA rois must be f32");
+    std::vector<Tensor> none(nlev, Tensor::host({1, 1, 1, 1}, DType::F32));
+    DR_IF_CUDA(kern::roi_levels_cuda(out.data<int64_t>(),
+                                     make_levels<float>(none, shapes, scales, mapper),
+                                     rois.data<float>(), rois.size(0), ctx.stream()));
+    return out;
+  }
+  DR_DISPATCH_FLOAT(rois.dtype(), T,
+                    kern::roi_levels_cpu<T>(out.data<int64_t>(),
+                                            make_levels<T>(shapes, shapes, scales, mapper),
+                                            rois.data<T>(), rois.size(0)));
+  return out;
+}
+
 Tensor boxes_to_rois(Context& ctx, const std::vector<Tensor>& boxes) {
   DR_CHECK(!boxes.empty(), "boxes_to_rois: no images");
   int64_t total = 0;

@@ -31,6 +31,9 @@ Tensor roi_align_levels(Context& ctx, const std::vector<Tensor>& features,
                         int pooled_w, int sampling_ratio, bool aligned,
                         const LevelMapperConfig& mapper);
 
+// LevelMapper: rois (K, 5) -> int64 (K) level index in [0, k_max - k_min].
+Tensor map_levels(Context& ctx, const Tensor& rois, const LevelMapperConfig& mapper);
+
 // _convert_to_roi_format: per-image boxes (k_i, 4) -> rois (sum k_i, 5).
 Tensor boxes_to_rois(Context& ctx, const std::vector<Tensor>& boxes);
 
