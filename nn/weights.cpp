@@ -75,6 +75,27 @@ LoadReport load_weights(Context& ctx, Module& module, const std::string& path,
   return load_weights(ctx, module, read_tensor_file(path), opt);
 }
 
+void cast_floating(Context& ctx, Module& module, DType dtype) {
+  DR_CHECK(dtype == DType::F32 || dtype == DType::F64,
+           "cast_floating: target must be f32 or f64, got " << dtype_name(dtype));
+  for (const NamedTensor& nt : module.named_tensors()) {
+    Tensor& t = *nt.tensor;
+    if (!t.defined() || t.dtype() == dtype ||
+        (t.dtype() != DType::F32 && t.dtype() != DType::F64))
+      continue;
+    Tensor h = ctx.to_host(t), c = Tensor::host(t.shape(), dtype);
+    for (int64_t i = 0; i < h.numel(); ++i) {
+      if (dtype == DType::F64)
+        c.data<double>()[i] = h.data<float>()[i];
+      else
+        c.data<float>()[i] = static_cast<float>(h.data<double>()[i]);
+    }
+    const bool rg = t.requires_grad();
+    t = ctx.to(c, t.device());
+    t.set_requires_grad(rg);
+  }
+}
+
 std::vector<std::pair<std::string, Tensor>> state_dict(Context& ctx, const Module& module,
                                                        const std::string& prefix) {
   std::vector<std::pair<std::string, Tensor>> out;

@@ -36,6 +36,11 @@ LoadReport load_weights(Context& ctx, Module& module, const TensorFile& file,
 LoadReport load_weights(Context& ctx, Module& module, const std::string& path,
                         const LoadOptions& opt = {});
 
+// Converts every floating-point tensor of the module to `dtype` in place (f32 <-> f64),
+// keeping requires_grad; integer buffers (num_batches_tracked) stay as they are. CPU f64
+// models are the double-precision reference the parity tests measure f32 against.
+void cast_floating(Context& ctx, Module& module, DType dtype);
+
 // Host copies of every named tensor, in the module's (= torch state_dict) order.
 std::vector<std::pair<std::string, Tensor>> state_dict(Context& ctx, const Module& module,
                                                        const std::string& prefix = "");

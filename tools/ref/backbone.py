@@ -9,8 +9,11 @@ one legacy-style checkpoint backbone_r18.legacy.pth for the converter's --pth pa
 Weights are torchvision's seeded init with every norm layer's affine and running
 statistics randomized, so BN/FrozenBN are not identities and parity means something.
 Input: two images 3x64x80 and 3x96x72 zero-padded into one (2, 3, 96, 80) batch, as
-GeneralizedRCNNTransform batches them (size_divisible 32).
+GeneralizedRCNNTransform batches them (size_divisible 32). For the training-mode
+variants also the gradients of sum_l <out_l, seed_l> for a few parameters, from torch in
+f32 and from the same model in f64.
 """
+import copy
 import os
 import sys
 
@@ -33,6 +36,12 @@ VARIANTS = {
 }
 TRAIN_VARIANTS = ["v2", "v2res"]
 ROUND_TRIP = ["v1", "v2res"]
+# Not the biases of convs followed by training-mode BN: their true gradient is 0 (the
+# batch mean absorbs them), so both sides only hold rounding noise there.
+GRAD_SAMPLES = ["body.layer2.0.conv1.weight", "body.layer3.5.bn3.weight",
+                "body.layer4.2.conv2.weight", "body.layer4.0.downsample.1.bias",
+                "FPN.inner_blocks.0.0.weight", "FPN.layer_blocks.3.1.weight",
+                "fpn.res_blocks.0.0.conv1.weight", "fpn.res_blocks.3.0.bn2.weight"]
 LEGACY = "r18"  # also saved as an old-style DataParallel checkpoint for the converter test
 
 
@@ -76,7 +85,7 @@ def main(out):
     for i, im in enumerate(images):
         batch[i, :, :im.shape[1], :im.shape[2]] = im
     tensors = {"input": batch}
-    meta = {"variants": {}, "names": {}, "trainable": {}}
+    meta = {"variants": {}, "names": {}, "trainable": {}, "grad_names": {}}
 
     # Name lists of the whole torchvision model (the backbone part is what exists in C++
     # so far), at COCO's 91 and the digits' 11 classes.
@@ -111,10 +120,36 @@ def main(out):
             for level, t in bb(batch).items():
                 tensors[f"{key}.eval.{level}"] = t
         if key in TRAIN_VARIANTS:
+            # Training-mode BN divides by batch standard deviations taken over few values
+            # (18 per channel at 3x3 maps), some of them near 0 after dead ReLUs, so f32
+            # gradients are ill-conditioned: torch's own f32 gradients differ from its f64
+            # ones by up to ~5% of their scale here. The same model in f64 is the truth the
+            # test measures both f32 implementations against.
+            bb64 = copy.deepcopy(bb).double()
             bb.train()
-            with torch.no_grad():
-                for level, t in bb(batch).items():
-                    tensors[f"{key}.train.{level}"] = t
+            bb64.train()
+            outs, outs64 = bb(batch), bb64(batch.double())
+            loss, loss64 = 0, 0
+            for level, t in outs.items():
+                tensors[f"{key}.train.{level}"] = t.detach()
+                tensors[f"{key}.train64.{level}"] = outs64[level].detach()
+                seed = torch.randn(t.shape, generator=g)
+                tensors[f"{key}.grad.seed.{level}"] = seed
+                loss = loss + (t * seed).sum()
+                loss64 = loss64 + (outs64[level] * seed.double()).sum()
+            loss.backward()
+            loss64.backward()
+            params64 = dict(bb64.named_parameters())
+            # Which parameters get a gradient (trainable_layers=3 freezes conv1, bn1, layer1)
+            # and the values of a few spread over body, FPN and residual blocks.
+            meta["grad_names"][key] = ["backbone." + n for n, q in bb.named_parameters()
+                                       if q.grad is not None]
+            params = dict(bb.named_parameters())
+            for n in GRAD_SAMPLES:
+                n = n.replace("FPN.", "fpn.fpn." if config["res_fpn"] else "fpn.")
+                if n in params:
+                    tensors[f"{key}.grad.backbone.{n}"] = params[n].grad
+                    tensors[f"{key}.grad64.backbone.{n}"] = params64[n].grad
             for k, v in bb.state_dict().items():
                 if k.endswith(("running_mean", "running_var", "num_batches_tracked")):
                     tensors[f"{key}.train.state.backbone.{k}"] = v
