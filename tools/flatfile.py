@@ -23,7 +23,9 @@ def _as_numpy(t):
         if str(t.dtype) == "torch.bool":
             t = t.to(dtype=__import__("torch").uint8)
         t = t.contiguous().numpy()
-    a = np.ascontiguousarray(t)
+    # ascontiguousarray turns 0-d arrays (torch scalars such as num_batches_tracked)
+    # into shape (1,); keep the original shape.
+    a = np.ascontiguousarray(t).reshape(np.shape(t))
     if a.dtype == np.bool_:
         a = a.astype(np.uint8)
     if a.dtype not in _NAMES:

@@ -1,0 +1,43 @@
+// ModelConfig: what a model is (v1/v2 architecture, backbone, residual FPN, classes,
+// frozen stages, input sizes). It travels in the flat weight file's JSON header under
+// meta["config"], so a weight file says which model it belongs to; tools/tv_models.py
+// builds the matching torchvision model from the same JSON.
+//
+// JSON (every key optional on read; defaults below):
+//   {"arch": "v1", "backbone": "resnet50", "res_fpn": false, "num_classes": 91,
+//    "trainable_layers": 3, "frozen_bn_eps": 1e-5, "min_size": 800, "max_size": 1333}
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "nn/backbone_fpn.h"
+
+namespace dr {
+
+struct ModelConfig {
+  // "v1": fasterrcnn_resnet50_fpn (FrozenBatchNorm2d body, plain FPN, TwoMLPHead);
+  // "v2": fasterrcnn_resnet50_fpn_v2 (BatchNorm2d body, FPN with BatchNorm2d, conv heads).
+  std::string arch = "v1";
+  // resnet18, resnet34, resnet50, resnet101, resnext50_32x4d, resnext101_32x8d.
+  std::string backbone = "resnet50";
+  bool res_fpn = false;  // a residual block after each FPN level "0".."3"
+  int num_classes = 91;  // COCO's 91 including background; 11 for digits 0-9 + background
+  // torchvision's trainable_backbone_layers: 0..5 stages trainable counted from layer4.
+  int trainable_layers = 3;
+  // FrozenBatchNorm2d eps (v1 body). torchvision's COCO_V1 weights run with 0.0
+  // (faster_rcnn.py calls overwrite_eps(model, 0.0)); everything else with 1e-5.
+  double frozen_bn_eps = 1e-5;
+  // GeneralizedRCNNTransform sizes (torchvision defaults).
+  int min_size = 800;
+  int max_size = 1333;
+
+  // Throws dr::Error naming the bad field.
+  void validate() const;
+  nlohmann::json to_json() const;
+  // Unknown keys are kept out (ignored) so later fields do not break old readers.
+  static ModelConfig from_json(const nlohmann::json& j);
+  // What the backbone needs: body norm kind, FPN norm, residual FPN, frozen stages.
+  BackboneOptions backbone_options() const;
+};
+
+}  // namespace dr
