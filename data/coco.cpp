@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -168,10 +169,11 @@ std::vector<CocoCategory> digit_categories() {
 
 void write_coco(const std::string& json_path, const std::vector<CocoImage>& images,
                 const std::vector<CocoCategory>& categories) {
-  json root;
-  root["images"] = json::array();
-  root["annotations"] = json::array();
-  root["categories"] = json::array();
+  // ordered_json keeps the target files' key order (images, annotations, categories).
+  nlohmann::ordered_json root;
+  root["images"] = nlohmann::ordered_json::array();
+  root["annotations"] = nlohmann::ordered_json::array();
+  root["categories"] = nlohmann::ordered_json::array();
   int64_t ann_id = 1;
   for (const CocoImage& im : images) {
     root["images"].push_back(

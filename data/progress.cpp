@@ -33,7 +33,7 @@ void Progress::set(int64_t done) {
     if (now - last_draw_ < std::chrono::milliseconds(125) && done_ < total_) return;
   } else {
     int decile = total_ > 0 ? static_cast<int>(10 * done_ / total_) : 0;
-    if (decile == last_decile_) return;
+    if (decile == last_decile_ || done_ >= total_) return;  // finish() prints the last line
     last_decile_ = decile;
   }
   last_draw_ = now;
