@@ -218,6 +218,7 @@ SynthImage SynthGenerator::render(uint64_t seed) const {
     }
     const float contrast = std::max(opt_.min_contrast, static_cast<float>(rng.uniform() < 0.8 ? 60 : 35));
     const Rgb fg = contrasting_colour(rng, bg, contrast);
+    out.digit_colour = fg;
     const std::array<float, 4> block = {static_cast<float>(ml), static_cast<float>(mt),
                                         static_cast<float>(W - mr), static_cast<float>(Hh - mb)};
     if (opt_.clutter && rng.uniform() < 0.5) draw_clutter(canvas, rng, block);

@@ -5,6 +5,7 @@
 // (before blur/noise/compression, which only soften edges).
 // Deterministic: image `id` of a run with seed S depends only on (S, id).
 #pragma once
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ struct SynthImage {
   Image image;
   std::vector<Box> boxes;      // label = digit + 1 (COCO category_id)
   std::vector<DigitInk> ink;   // same order as boxes
+  std::array<float, 3> digit_colour{};  // before degradation (tests check ink against it)
 };
 
 class SynthGenerator {
