@@ -84,12 +84,12 @@ DigitInk warp_glyph(const Placed& p, const Mat3& H, const Mat3& Hinv, int W, int
   return ink;
 }
 
-// Tight box of coverage >= 0.5; false when the digit has no such pixel.
-bool ink_box(const DigitInk& ink, Box& b) {
+// Box of the pixels with coverage >= thr; false when there is none.
+bool coverage_box(const DigitInk& ink, float thr, Box& b) {
   int lx = 1 << 30, ly = 1 << 30, hx = -1, hy = -1;
   for (int y = 0; y < ink.h; ++y)
     for (int x = 0; x < ink.w; ++x)
-      if (ink.coverage[static_cast<size_t>(y) * ink.w + x] >= 0.5f) {
+      if (ink.coverage[static_cast<size_t>(y) * ink.w + x] >= thr) {
         lx = std::min(lx, x), hx = std::max(hx, x), ly = std::min(ly, y), hy = std::max(hy, y);
       }
   if (hx < 0) return false;
@@ -99,6 +99,15 @@ bool ink_box(const DigitInk& ink, Box& b) {
   b.y2 = static_cast<float>(ink.y0 + hy + 1);
   b.label = ink.digit + 1;
   return true;
+}
+
+// The tight box (coverage >= 0.5). False when the digit is so thin at this size that
+// its faint ink (coverage >= 0.1) reaches more than 1 px past that box: such a digit is
+// visible but its box would not cover it, so the layout is drawn again.
+bool ink_box(const DigitInk& ink, Box& b) {
+  Box faint;
+  if (!coverage_box(ink, 0.5f, b) || !coverage_box(ink, 0.1f, faint)) return false;
+  return b.x1 - faint.x1 <= 1 && b.y1 - faint.y1 <= 1 && faint.x2 - b.x2 <= 1 && faint.y2 - b.y2 <= 1;
 }
 
 int draw_num_digits(Rng& rng, int lo, int hi) {
@@ -132,8 +141,9 @@ SynthImage SynthGenerator::render(uint64_t seed) const {
     DR_CHECK(attempt < 50, "synth: could not lay out an image for seed " << seed);
     const int n = draw_num_digits(rng, opt_.min_digits, opt_.max_digits);
     const Font& font = *fonts_[rng.randint(static_cast<int64_t>(fonts_.size()))];
-    // Digit height: log-normal around SVHN's typical ~25 px, many under 15 px.
-    double hd = std::exp(rng.normal(std::log(24.0), 0.55));
+    // Digit height: log-normal with median 28 px (SVHN's small test-style crops have
+    // ~20 px digits, its larger photos ~45 px), so many digits are under 15 px.
+    double hd = std::exp(rng.normal(std::log(28.0), 0.6));
     hd = std::clamp(hd, static_cast<double>(opt_.min_digit_px), static_cast<double>(opt_.max_digit_px));
     hd = std::min(hd, 600.0 / (0.8 * n + 0.6));
     const float scale = font.scale_for_digit_height(static_cast<float>(hd));
@@ -166,7 +176,9 @@ SynthImage SynthGenerator::render(uint64_t seed) const {
       const double slant = rng.uniform() < 0.3 ? rng.uniform(-0.25, 0.25) : 0.0;
       const double persp = rng.uniform() < 0.3 ? rng.uniform(-0.3, 0.3) / tw : 0.0;
       const Mat3 R = {std::cos(ang), -std::sin(ang), 0, std::sin(ang), std::cos(ang), 0, 0, 0, 1};
-      const Mat3 S = {1, slant, 0, 0, 1, 0, 0, 0, 1};
+      // House-number plates favour narrow digits (SVHN boxes are ~2x taller than wide).
+      const double squeeze = rng.uniform() < 0.6 ? rng.uniform(0.6, 1.0) : 1.0;
+      const Mat3 S = {squeeze, slant, 0, 0, 1, 0, 0, 0, 1};
       const Mat3 P = {1, 0, 0, 0, 1, 0, persp, 0, 1};
       G = mul(P, mul(R, S));
     }
@@ -176,12 +188,23 @@ SynthImage SynthGenerator::render(uint64_t seed) const {
       auto q = apply(G, k & 1 ? tx1 : tx0, k & 2 ? ty1 : ty0);
       bx0 = std::min(bx0, q[0]), bx1 = std::max(bx1, q[0]), by0 = std::min(by0, q[1]), by1 = std::max(by1, q[1]);
     }
-    // Margins like SVHN's loose crops, then SVHN's size limits.
-    double ml = rng.uniform(0.15, 1.3) * hd, mr = rng.uniform(0.15, 1.3) * hd;
-    double mt = rng.uniform(0.12, 0.6) * hd, mb = rng.uniform(0.12, 0.6) * hd;
-    int W = static_cast<int>(std::ceil(bx1 - bx0 + ml + mr));
-    int Hh = static_cast<int>(std::ceil(by1 - by0 + mt + mb));
-    if (W > kMaxW || Hh > kMaxH) continue;
+    // Margins from tight crops to SVHN's wide photos (log-uniform), then SVHN's size
+    // limits: margins shrink to fit, a text block too big for them is drawn again.
+    auto log_uniform = [&](double lo, double hi) { return std::exp(rng.uniform(std::log(lo), std::log(hi))); };
+    double ml = log_uniform(0.15, 4.0) * hd, mr = log_uniform(0.15, 4.0) * hd;
+    double mt = log_uniform(0.12, 1.5) * hd, mb = log_uniform(0.12, 1.5) * hd;
+    const double text_w = bx1 - bx0, text_h = by1 - by0;
+    if (text_w + 2 > kMaxW || text_h + 2 > kMaxH) continue;
+    if (text_w + ml + mr > kMaxW) {
+      const double f = (kMaxW - text_w - 1) / (ml + mr);
+      ml *= f, mr *= f;
+    }
+    if (text_h + mt + mb > kMaxH) {
+      const double f = (kMaxH - text_h - 1) / (mt + mb);
+      mt *= f, mb *= f;
+    }
+    int W = static_cast<int>(std::ceil(text_w + ml + mr));
+    int Hh = static_cast<int>(std::ceil(text_h + mt + mb));
     if (W < kMinW) {
       ml += 0.5 * (kMinW - W), mr += 0.5 * (kMinW - W);
       W = kMinW;
