@@ -27,6 +27,11 @@ inline bool clip_box(Box& b, float w, float h, float min_size) {
   return b.x2 - b.x1 >= min_size && b.y2 - b.y1 >= min_size && b.x2 - b.x1 > 0 && b.y2 - b.y1 > 0;
 }
 
+// Model targets in torchvision's form: boxes (N, 4) f32 as (x1, y1, x2, y2) and
+// labels (N,) i64 (category ids), host tensors.
+Tensor boxes_tensor(const std::vector<Box>& boxes);
+Tensor labels_tensor(const std::vector<Box>& boxes);
+
 struct Sample {
   int64_t image_id = 0;
   std::string file_name;

@@ -186,3 +186,34 @@ TEST_CASE("image: PNG/JPEG/BMP decode; grey and RGBA become RGB") {
   CHECK_THROWS_WITH_AS(read_image(dir + "/empty.png"), doctest::Contains("empty.png"), Error);
   CHECK_THROWS_WITH_AS(read_image(dir + "/none.png"), doctest::Contains("none.png"), Error);
 }
+
+TEST_CASE("coco: the real SVHN-style set reads, clips its -1 boxes, and decodes") {
+  const std::string dir = test::shared_data_dir();
+  if (dir.empty()) {
+    MESSAGE("skipped: ../shared/data/svhn-real not found");
+    return;
+  }
+  std::ostringstream warn;
+  CocoDataset ds = read_coco(dir + "/valid.json", "", {true, &warn});
+  CHECK(ds.size() == 200);
+  CHECK(ds.num_boxes() == 499);
+  CHECK(ds.clipped == 2);  // boxes starting at -1 or reaching past the edge
+  CHECK(warn.str().empty());
+  for (const CocoImage& im : ds.images)
+    for (const Box& b : im.boxes) {
+      CHECK(b.x1 >= 0);
+      CHECK(b.y1 >= 0);
+      CHECK(b.x2 <= im.width);
+      CHECK(b.y2 <= im.height);
+      CHECK(b.label >= 1);
+      CHECK(b.label <= 10);
+    }
+  for (size_t i : {size_t(0), size_t(99), size_t(199)}) {
+    Sample s = ds.load(i);
+    CHECK(s.image.w == ds.images[i].width);
+  }
+  Tensor bt = boxes_tensor(ds.images[0].boxes), lt = labels_tensor(ds.images[0].boxes);
+  CHECK(bt.shape() == Shape{static_cast<int64_t>(ds.images[0].boxes.size()), 4});
+  CHECK(lt.dtype() == DType::I64);
+  CHECK(bt.data<float>()[2] == ds.images[0].boxes[0].x2);
+}
