@@ -70,7 +70,9 @@ void adjust_hue(Image& img, float hue_factor) {
     if (maxc == r) h = bc - gc;
     else if (maxc == g) h = 2.0f + rc - bc;
     else h = 4.0f + gc - rc;
-    h = std::fmod(h / 6.0f + 1.0f, 1.0f);
+    // fmod(h / 6 + 1, 1): the argument is in [0, 2), where subtracting floor is exact.
+    h = h / 6.0f + 1.0f;
+    h -= std::floor(h);
     // (h + hue_factor) % 1.0 with Python's sign convention.
     h = h + hue_factor;
     h = h - std::floor(h);

@@ -62,6 +62,7 @@ void Loader::stop_workers() {
 void Loader::start_epoch(int epoch) {
   stop_workers();
   epoch_ = epoch;
+  started_ = true;
   augment_on_ = cfg_.schedule.enabled(epoch);
   order_ = epoch_order(source_.size, cfg_.seed, epoch, cfg_.shuffle);
   total_ = std::min(order_.size(), num_batches() * static_cast<size_t>(cfg_.batch_size));
@@ -112,6 +113,7 @@ void Loader::worker_loop() {
 }
 
 bool Loader::next(Batch& out) {
+  DR_CHECK(started_, "loader: call start_epoch(epoch) before next()");
   const size_t bs = static_cast<size_t>(cfg_.batch_size);
   const size_t begin = next_batch_ * bs;
   if (begin >= total_) return false;

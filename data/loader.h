@@ -64,7 +64,8 @@ class Loader {
 
   // Starts (or restarts) decoding epoch `epoch`; earlier unconsumed work is dropped.
   void start_epoch(int epoch);
-  // The next batch of the current epoch; false when the epoch is done. Errors raised by
+  // The next batch of the current epoch (start_epoch first); false when the epoch is
+  // done. Errors raised by
   // a worker (a corrupt file) are rethrown here.
   bool next(Batch& out);
   size_t num_batches() const;
@@ -80,6 +81,7 @@ class Loader {
   Pipeline pipeline_;
   LoaderConfig cfg_;
   int epoch_ = 0;
+  bool started_ = false;
   bool augment_on_ = true;
   std::vector<size_t> order_;
   size_t total_ = 0;       // samples in this epoch (after drop_last)
