@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -153,18 +154,30 @@ int main(int argc, char** argv) {
         DR_CHECK(i + 1 < argc, "dataset: " << o << " needs a value (see --help)");
         return argv[++i];
       };
+      auto num = [&]() -> double {
+        const std::string v = val();
+        char* end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        DR_CHECK(!v.empty() && *end == '\0', "dataset: " << o << " needs a number, got \"" << v << "\"");
+        return d;
+      };
       if (o == "--help" || o == "-h") { usage(); return 0; }
       else if (o == "--json") a.json = val();
       else if (o == "--images") a.images = val();
       else if (o == "--out") a.out = val();
       else if (o == "--augment") a.augment = val();
-      else if (o == "--k") a.k = std::stoi(val());
-      else if (o == "--count") a.count = std::stoi(val());
-      else if (o == "--cell-h") a.cell_h = std::stoi(val());
-      else if (o == "--width") a.width = std::stoi(val());
-      else if (o == "--min-size") a.min_size = std::stof(val());
-      else if (o == "--max-size") a.max_size = std::stof(val());
-      else if (o == "--seed") a.seed = std::stoull(val());
+      else if (o == "--k") a.k = static_cast<int>(num());
+      else if (o == "--count") a.count = static_cast<int>(num());
+      else if (o == "--cell-h") a.cell_h = static_cast<int>(num());
+      else if (o == "--width") a.width = static_cast<int>(num());
+      else if (o == "--min-size") a.min_size = static_cast<float>(num());
+      else if (o == "--max-size") a.max_size = static_cast<float>(num());
+      else if (o == "--seed") {
+        const std::string v = val();
+        char* end = nullptr;
+        a.seed = std::strtoull(v.c_str(), &end, 10);
+        DR_CHECK(!v.empty() && *end == '\0', "dataset: --seed needs a whole number, got \"" << v << "\"");
+      }
       else DR_FAIL("dataset: unknown argument " << o << " (see --help)");
     }
     DR_CHECK(!a.json.empty(), "dataset: --json FILE is required (see --help)");

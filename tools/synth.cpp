@@ -49,18 +49,30 @@ int main(int argc, char** argv) {
         DR_CHECK(i + 1 < argc, "synth: " << a << " needs a value (see --help)");
         return argv[++i];
       };
+      auto num = [&]() -> double {
+        const std::string v = val();
+        char* end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        DR_CHECK(!v.empty() && *end == '\0', "synth: " << a << " needs a number, got \"" << v << "\"");
+        return d;
+      };
       if (a == "--help" || a == "-h") {
         usage();
         return 0;
       } else if (a == "--out") out = val();
       else if (a == "--split-name") split = val();
-      else if (a == "--count") count = std::stoll(val());
-      else if (a == "--seed") seed = std::stoull(val());
-      else if (a == "--first-id") first_id = std::stoll(val());
-      else if (a == "--threads") threads = std::stoi(val());
+      else if (a == "--count") count = static_cast<int64_t>(num());
+      else if (a == "--seed") {
+        const std::string v = val();
+        char* end = nullptr;
+        seed = std::strtoull(v.c_str(), &end, 10);
+        DR_CHECK(!v.empty() && *end == '\0', "synth: --seed needs a whole number, got \"" << v << "\"");
+      }
+      else if (a == "--first-id") first_id = static_cast<int64_t>(num());
+      else if (a == "--threads") threads = static_cast<int>(num());
       else if (a == "--fonts") font_dirs.push_back(val());
-      else if (a == "--min-digits") opt.min_digits = std::stoi(val());
-      else if (a == "--max-digits") opt.max_digits = std::stoi(val());
+      else if (a == "--min-digits") opt.min_digits = static_cast<int>(num());
+      else if (a == "--max-digits") opt.max_digits = static_cast<int>(num());
       else if (a == "--plain") opt.textured = opt.clutter = opt.neighbours = false;
       else if (a == "--no-degrade") opt.degrade = false;
       else if (a == "--quiet") quiet = true;
