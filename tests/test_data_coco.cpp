@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "data/coco.h"
+#include "data/image_folder.h"
 #include "tests/data_helpers.h"
 #include "tests/testing.h"
 
@@ -216,4 +217,24 @@ TEST_CASE("coco: the real SVHN-style set reads, clips its -1 boxes, and decodes"
   CHECK(bt.shape() == Shape{static_cast<int64_t>(ds.images[0].boxes.size()), 4});
   CHECK(lt.dtype() == DType::I64);
   CHECK(bt.data<float>()[2] == ds.images[0].boxes[0].x2);
+}
+
+TEST_CASE("image folder: unannotated images read like a split, ids from file stems") {
+  const std::string dir = test::temp_dir("folder");
+  write_png(dir + "/12.png", Image(7, 9));
+  write_png(dir + "/3.png", Image(5, 6));
+  std::ofstream(dir + "/notes.txt") << "ignored";
+  CocoDataset ds = read_image_folder(dir);
+  REQUIRE(ds.size() == 2);
+  CHECK(ds.images[0].id == 3);  // sorted by id
+  CHECK(ds.images[1].id == 12);
+  CHECK(ds.images[1].width == 9);
+  CHECK(ds.images[1].height == 7);
+  CHECK(ds.images[0].boxes.empty());
+  CHECK(ds.load(1).image.w == 9);
+  std::ofstream(dir + "/4.png") << "not a png";
+  CHECK_THROWS_WITH_AS(read_image_folder(dir), doctest::Contains("4.png"), Error);
+  const std::string dir2 = test::temp_dir("folder");
+  write_png(dir2 + "/cat.png", Image(2, 2));
+  CHECK_THROWS_WITH_AS(read_image_folder(dir2), doctest::Contains("must be the image id"), Error);
 }

@@ -13,6 +13,7 @@
 #include "data/anchors.h"
 #include "data/coco.h"
 #include "data/draw.h"
+#include "data/image_folder.h"
 #include "data/loader.h"
 #include "data/progress.h"
 
@@ -22,7 +23,7 @@ using namespace dr::data;
 static void usage() {
   std::printf(
       "usage: dataset stats   --json FILE [--images DIR] [--k K] [--min-size S --max-size M]\n"
-      "       dataset preview --json FILE [--images DIR] --out PNG [--count N] [--augment PRESET]\n"
+      "       dataset preview (--json FILE [--images DIR] | --images DIR) --out PNG [--count N] [--augment PRESET]\n"
       "                       [--seed S] [--cell-h PX] [--width PX]\n"
       "stats: image/box counts, histograms of image width and height, box height, boxes per\n"
       "  image and categories, and an anchor suggestion: k-means (1 - IoU) over box sizes\n"
@@ -31,7 +32,8 @@ static void usage() {
       "preview: a PNG grid of N samples (spread evenly over the split) with boxes and digit\n"
       "  labels drawn; with --augment PRESET (%s) each sample is shown\n"
       "  as original then augmented (seeded by --seed and the sample index).\n"
-      "  --images DIR defaults to FILE without .json (train.json -> train/).\n",
+      "  --images DIR defaults to FILE without .json (train.json -> train/); preview with\n"
+      "  --images DIR and no --json shows a folder of unannotated images (a test folder).\n",
       "none, seed000, seed001, all");
 }
 
@@ -115,8 +117,9 @@ int stats(const Args& a) {
 
 int preview(const Args& a) {
   DR_CHECK(!a.out.empty(), "dataset preview: --out PNG is required");
-  CocoDataset ds = read_coco(a.json, a.images);
-  DR_CHECK(ds.size() > 0, "dataset preview: " << a.json << " has no images");
+  // Without --json, --images is a folder of unannotated images (e.g. a test folder).
+  CocoDataset ds = a.json.empty() ? read_image_folder(a.images) : read_coco(a.json, a.images);
+  DR_CHECK(ds.size() > 0, "dataset preview: " << (a.json.empty() ? a.images : a.json) << " has no images");
   const Pipeline aug = make_preset(a.augment);
   const size_t n = std::min<size_t>(a.count, ds.size());
   std::vector<Image> tiles;
@@ -180,7 +183,8 @@ int main(int argc, char** argv) {
       }
       else DR_FAIL("dataset: unknown argument " << o << " (see --help)");
     }
-    DR_CHECK(!a.json.empty(), "dataset: --json FILE is required (see --help)");
+    DR_CHECK(!a.json.empty() || (a.cmd == "preview" && !a.images.empty()),
+             "dataset: --json FILE is required (preview also takes --images DIR alone; see --help)");
     if (a.cmd == "stats") return stats(a);
     if (a.cmd == "preview") return preview(a);
     DR_FAIL("dataset: unknown command " << a.cmd << " (stats or preview; see --help)");
