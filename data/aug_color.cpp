@@ -64,8 +64,10 @@ void adjust_hue(Image& img, float hue_factor) {
     const bool eqc = maxc == minc;
     const float cr = maxc - minc;
     const float s = cr / (eqc ? 1.0f : maxc);
-    const float crd = eqc ? 1.0f : cr;
-    const float rc = (maxc - r) / crd, gc = (maxc - g) / crd, bc = (maxc - b) / crd;
+    // One reciprocal instead of three divisions: within 1 ulp of torch's quotients, which
+    // the parity test bounds at one grey level after truncation.
+    const float icr = 1.0f / (eqc ? 1.0f : cr);
+    const float rc = (maxc - r) * icr, gc = (maxc - g) * icr, bc = (maxc - b) * icr;
     float h;
     if (maxc == r) h = bc - gc;
     else if (maxc == g) h = 2.0f + rc - bc;

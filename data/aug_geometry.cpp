@@ -36,36 +36,45 @@ void warp_affine(Image& img, std::vector<Box>& boxes, const Affine& a, bool fill
   Image out(img.h, img.w);
   const int W = img.w, H = img.h;
   for (int y = 0; y < H; ++y) {
-    // Output pixel centre (x + 0.5, y + 0.5) -> source continuous point -> index space.
+    // Output pixel centre (x + 0.5, y + 0.5) -> source continuous point -> index space;
+    // along a row the source point moves by (inv[0], inv[3]) per pixel.
     const double py = y + 0.5;
+    const double row_x = inv[1] * py + inv[2] - 0.5 + 0.5 * inv[0];
+    const double row_y = inv[4] * py + inv[5] - 0.5 + 0.5 * inv[3];
     for (int x = 0; x < W; ++x) {
-      const double px = x + 0.5;
-      const double sx = inv[0] * px + inv[1] * py + inv[2] - 0.5;
-      const double sy = inv[3] * px + inv[4] * py + inv[5] - 0.5;
+      const double sx = row_x + inv[0] * x, sy = row_y + inv[3] * x;
       const double fx = std::floor(sx), fy = std::floor(sy);
       const float wx = static_cast<float>(sx - fx), wy = static_cast<float>(sy - fy);
       const int x0 = static_cast<int>(fx), y0 = static_cast<int>(fy);
       uint8_t* o = out.at(y, x);
-      if (!fill_edge && (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H)) {
+      float acc[3];
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+        // All four taps inside: the common case, without per-tap tests.
+        const uint8_t *s00 = img.at(y0, x0), *s10 = s00 + 3, *s01 = img.at(y0 + 1, x0), *s11 = s01 + 3;
+        const float w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
+        for (int k = 0; k < 3; ++k) acc[k] = w00 * s00[k] + w10 * s10[k] + w01 * s01[k] + w11 * s11[k];
+      } else if (!fill_edge && (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H)) {
         o[0] = o[1] = o[2] = fill;
         continue;
-      }
-      float acc[3] = {0, 0, 0};
-      for (int j = 0; j < 2; ++j)
-        for (int i = 0; i < 2; ++i) {
-          const float w = (i ? wx : 1 - wx) * (j ? wy : 1 - wy);
-          int xx = x0 + i, yy = y0 + j;
-          if (fill_edge) {
-            xx = std::clamp(xx, 0, W - 1);
-            yy = std::clamp(yy, 0, H - 1);
-          } else if (xx < 0 || yy < 0 || xx >= W || yy >= H) {
-            for (int k = 0; k < 3; ++k) acc[k] += w * fill;
-            continue;
+      } else {
+        acc[0] = acc[1] = acc[2] = 0;
+        for (int j = 0; j < 2; ++j)
+          for (int i = 0; i < 2; ++i) {
+            const float w = (i ? wx : 1 - wx) * (j ? wy : 1 - wy);
+            int xx = x0 + i, yy = y0 + j;
+            if (fill_edge) {
+              xx = std::clamp(xx, 0, W - 1);
+              yy = std::clamp(yy, 0, H - 1);
+            } else if (xx < 0 || yy < 0 || xx >= W || yy >= H) {
+              for (int k = 0; k < 3; ++k) acc[k] += w * fill;
+              continue;
+            }
+            const uint8_t* s = img.at(yy, xx);
+            for (int k = 0; k < 3; ++k) acc[k] += w * s[k];
           }
-          const uint8_t* s = img.at(yy, xx);
-          for (int k = 0; k < 3; ++k) acc[k] += w * s[k];
-        }
-      for (int k = 0; k < 3; ++k) o[k] = static_cast<uint8_t>(std::lround(std::clamp(acc[k], 0.0f, 255.0f)));
+      }
+      // acc is a convex combination of 0..255 values: round half up.
+      for (int k = 0; k < 3; ++k) o[k] = static_cast<uint8_t>(std::min(acc[k] + 0.5f, 255.0f));
     }
   }
   img = std::move(out);
