@@ -46,10 +46,13 @@ Tensor frozen_batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, 
 // torch.nn.functional.max_pool2d (floor mode, implicit -inf padding).
 Tensor max_pool2d(Context& ctx, const Tensor& x, int kernel, int stride, int padding);
 // torch.nn.functional.interpolate(mode="nearest", size=(out_h, out_w)):
-// src = floor(dst * in / out) (torch's legacy nearest index rule).
+// src = min(floor(dst * float(in) / float(out)), in - 1) with a float32 scale (torch's
+// legacy nearest index rule; kernels/resample.cuh).
 Tensor upsample_nearest(Context& ctx, const Tensor& x, int64_t out_h, int64_t out_w);
 // torch.nn.functional.interpolate(mode="bilinear", align_corners=False, size=...):
-// forward only (image preprocessing); x (N, C, H, W) or (C, H, W).
+// forward only (image preprocessing); x (N, C, H, W) or (C, H, W). For torch's
+// interpolate(scale_factor=s, recompute_scale_factor=True) (GeneralizedRCNNTransform), pass
+// out = floor(in * s) computed in double: torch then uses the scale in/out, as here.
 Tensor resize_bilinear(Context& ctx, const Tensor& x, int64_t out_h, int64_t out_w);
 
 }  // namespace dr

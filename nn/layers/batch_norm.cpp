@@ -23,10 +23,21 @@ BatchNorm2d::BatchNorm2d(Context& ctx, int64_t c, double eps_, double momentum_,
 }
 
 Tensor BatchNorm2d::forward(Context& ctx, const Tensor& x) {
+  Tensor y =
+      batch_norm2d(ctx, x, weight, bias, running_mean, running_var, training_, momentum, eps);
+  // Counted after the op so a rejected input does not count as a batch. The counter is a
+  // host scalar (torch only reads it when momentum is None, a cumulative average); should a
+  // loader have moved it to the device, it is counted through a host copy.
   if (training_) {
-    if (!num_batches_tracked.is_cuda()) (*num_batches_tracked.data<int64_t>())++;
+    if (num_batches_tracked.is_cuda()) {
+      Tensor h = ctx.to_host(num_batches_tracked);
+      (*h.data<int64_t>())++;
+      ctx.copy(num_batches_tracked, h);
+    } else {
+      (*num_batches_tracked.data<int64_t>())++;
+    }
   }
-  return batch_norm2d(ctx, x, weight, bias, running_mean, running_var, training_, momentum, eps);
+  return y;
 }
 
 FrozenBatchNorm2d::FrozenBatchNorm2d(Context& ctx, int64_t c, double eps_, DType dtype)

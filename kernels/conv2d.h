@@ -1,0 +1,69 @@
+// conv2d launchers (torch.nn.functional.conv2d: cross-correlation, zero padding,
+// dilation, groups). Argument order: outputs, inputs, parameters, geometry, scratch.
+// Forward overwrites y (bias is kernels/bias.h); backward ACCUMULATES (+=) into dx and dw,
+// either of which may be null when that gradient is not needed.
+//   y (N, O, OH, OW), x (N, C, H, W), w (O, C/groups, KH, KW)
+// CPU: im2col (kernels/im2col.cuh) + BLAS GEMM per group, several small images per GEMM.
+// CUDA: cuDNN (kernels/conv2d_cudnn.cpp).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <tuple>
+
+#include "kernels/im2col.cuh"
+#if DR_CUDA
+#include <cudnn.h>
+#endif
+
+namespace dr::kern {
+
+// Elements of T the CPU conv needs as scratch for this geometry (may be 0).
+int64_t conv2d_cpu_scratch(const ConvGeom& g);
+
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvGeom& g, T* scratch);
+template <class T>
+void conv2d_backward_cpu(T* dx, T* dw, const T* dy, const T* x, const T* w, const ConvGeom& g,
+                         T* scratch);
+
+// The CPU building blocks, exposed for tests. x is one image's group slice (Cg, H, W);
+// col is (Kc, P) with row stride ld. im2col overwrites col; col2im adds into x.
+template <class T> void im2col_cpu(T* col, int64_t ld, const T* x, const ConvGeom& g);
+template <class T> void col2im_add_cpu(T* x, const T* col, int64_t ld, const ConvGeom& g);
+
+#if DR_CUDA
+// cuDNN algorithms chosen for one geometry (heuristics, once per shape).
+struct CudnnConvAlgos {
+  bool have_fwd = false, have_bwd_data = false, have_bwd_filter = false;
+  cudnnConvolutionFwdAlgo_t fwd{};
+  cudnnConvolutionBwdDataAlgo_t bwd_data{};
+  cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
+  size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
+};
+// Per-Context cache (Context::backend_cache<CudnnConvCache>()), keyed by the geometry.
+struct CudnnConvCache {
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int,
+                         int, int, int, int, int>;
+  std::map<Key, CudnnConvAlgos> algos;
+  static Key key(const ConvGeom& g) {
+    return Key{g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups};
+  }
+};
+// What a cuDNN call needs from the Context: its handle (bound to the stream), the
+// algorithm cache and the scratch workspace (grows, reused).
+struct CudnnEnv {
+  cudnnHandle_t handle;
+  CudnnConvCache* cache;
+  std::function<void*(size_t)> workspace;
+};
+void conv2d_forward_cudnn(const CudnnEnv& env, float* y, const float* x, const float* w,
+                          const ConvGeom& g);
+void conv2d_backward_data_cudnn(const CudnnEnv& env, float* dx, const float* dy, const float* w,
+                                const ConvGeom& g);  // dx +=
+void conv2d_backward_filter_cudnn(const CudnnEnv& env, float* dw, const float* dy, const float* x,
+                                  const ConvGeom& g);  // dw +=
+#endif
+
+}  // namespace dr::kern
