@@ -120,6 +120,8 @@ TEST_CASE("parity: roi_align forward and backward match torchvision") {
                    std::string("roi_align backward ") + tag);
     x.zero_grad();
   }
+  DR_CHECK_CLOSE(ctx, roi_align(ctx, x, ref.get("roi.rois"), 3, 3, 0.5, 2, /*aligned=*/true),
+                 ref.get("roi.aligned.y"), 1e-5, 1e-6, "roi_align aligned=True");
 }
 
 TEST_CASE("parity: MultiScaleRoIAlign matches torchvision on a 2-image batch") {
@@ -140,8 +142,18 @@ TEST_CASE("parity: MultiScaleRoIAlign matches torchvision on a 2-image batch") {
   CHECK(mapper.k_max == 5);
   Tensor rois = boxes_to_rois(ctx, boxes);
   DR_CHECK_CLOSE(ctx, map_levels(ctx, rois, mapper), ref.get("msroi.levels"), 0, 0, "LevelMapper");
-  DR_CHECK_CLOSE(ctx, pooler.forward(ctx, feats, boxes, sizes), ref.get("msroi.out"), 1e-5, 1e-6,
-                 "MultiScaleRoIAlign");
+  for (auto& f : feats) {
+    f.second = ctx.clone(f.second);
+    f.second.set_requires_grad(true);
+  }
+  GradModeGuard g(ctx, true);
+  Tensor y = pooler.forward(ctx, feats, boxes, sizes);
+  DR_CHECK_CLOSE(ctx, y, ref.get("msroi.out"), 1e-5, 1e-6, "MultiScaleRoIAlign");
+  ctx.backward(y, ref.get("msroi.dy"));
+  for (int i = 0; i < 4; ++i)
+    DR_CHECK_CLOSE(ctx, feats[i].second.grad(), ref.get("msroi.dfeat." + std::to_string(i)), 1e-5,
+                   1e-6, "MultiScaleRoIAlign backward, level " + std::to_string(i));
+  CHECK_FALSE(feats[4].second.has_grad());  // "pool" is not pooled from
 }
 
 TEST_CASE("gpu: roi_align and multi-level roi_align forward/backward match the CPU") {
