@@ -10,13 +10,14 @@ namespace dr {
 
 namespace {
 
+// planes[l] undefined -> a null data pointer (backward: level l needs no gradient).
 template <class T>
 kern::RoiLevels<T> make_levels(const std::vector<Tensor>& planes, const std::vector<Tensor>& shapes,
                                const std::vector<double>& scales, const LevelMapperConfig& m) {
   kern::RoiLevels<T> L;
   L.n = static_cast<int>(shapes.size());
   for (int l = 0; l < L.n; ++l) {
-    L.data[l] = planes[l].data<T>();
+    L.data[l] = planes[l].defined() ? planes[l].data<T>() : nullptr;
     L.height[l] = shapes[l].size(2);
     L.width[l] = shapes[l].size(3);
     L.scale[l] = T(scales[l]);
@@ -116,7 +117,7 @@ Tensor roi_align_levels(Context& ctx, const std::vector<Tensor>& features,
     ctx.tape().push("roi_align", {out}, [&ctx, features, scales, rois, a, mapper, out]() {
       std::vector<Tensor> grads;
       for (const Tensor& f : features)
-        grads.push_back(f.requires_grad() ? ctx.grad_buffer(f) : ctx.zeros_like(f));
+        grads.push_back(f.requires_grad() ? ctx.grad_buffer(f) : Tensor());
       run_backward(ctx, grads, features, scales, out.grad(), rois, a, mapper);
     });
   }

@@ -63,6 +63,7 @@ void roi_align_backward_cpu(const RoiLevels<T>& L, const T* grad_out, const T* r
   for (int64_t k = 0; k < a.num_rois; ++k) {
     const T* roi = rois + 5 * k;
     const int l = roi_level(roi + 1, L);
+    if (!L.data[l]) continue;  // that level needs no gradient
     const int64_t H = L.height[l], W = L.width[l], b = static_cast<int64_t>(roi[0]);
     const RoiGeom<T> g = roi_geometry(roi + 1, L.scale[l], a.pooled_h, a.pooled_w,
                                       a.sampling_ratio, a.aligned);

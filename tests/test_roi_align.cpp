@@ -101,6 +101,14 @@ TEST_CASE("gradcheck: roi_align and multi-level roi_align (double)") {
         return roi_align_levels(c, {in[0], in[1]}, {0.25, 0.125}, multi, 2, 2, 2, false, m);
       },
       {f0, f1}, "roi_align_levels");
+  // A level without requires_grad: its RoIs are skipped in backward, the others unchanged.
+  f1.set_requires_grad(false);
+  test::gradcheck(
+      [&](Context& c, const std::vector<Tensor>& in) {
+        return roi_align_levels(c, {in[0], in[1]}, {0.25, 0.125}, multi, 2, 2, 2, false, m);
+      },
+      {f0, f1}, "roi_align_levels, level 1 frozen");
+  CHECK_FALSE(f1.has_grad());
 }
 
 TEST_CASE("parity: roi_align forward and backward match torchvision") {
