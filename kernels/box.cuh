@@ -27,11 +27,14 @@ template <class T> HD T box_area(const T* b) { return (b[2] - b[0]) * (b[3] - b[
 
 // box_iou for one pair: inter / (area_a + area_b - inter), intersection sides clamped at 0.
 // The same expression as torchvision's nms kernel (inter / (iarea + areas[j] - inter)).
-template <class T> HD T box_iou_pair(const T* a, const T* b) {
+template <class T> HD T box_iou_areas(const T* a, const T* b, T area_a, T area_b) {
   T w = hd_max(hd_min(a[2], b[2]) - hd_max(a[0], b[0]), T(0));
   T h = hd_max(hd_min(a[3], b[3]) - hd_max(a[1], b[1]), T(0));
   T inter = w * h;
-  return inter / (box_area(a) + box_area(b) - inter);
+  return inter / (area_a + area_b - inter);
+}
+template <class T> HD T box_iou_pair(const T* a, const T* b) {
+  return box_iou_areas(a, b, box_area(a), box_area(b));
 }
 
 // clip_boxes_to_image: x to [0, width], y to [0, height] (torch.clamp).
