@@ -2,6 +2,7 @@
 #include "detector/roi_align.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "kernels/roi_align.h"
 #include "nn/dispatch.h"
@@ -212,16 +213,19 @@ std::pair<std::vector<double>, LevelMapperConfig> MultiScaleRoIAlign::setup_scal
 Tensor MultiScaleRoIAlign::forward(Context& ctx,
                                    const std::vector<std::pair<std::string, Tensor>>& features,
                                    const std::vector<Tensor>& boxes,
-                                   const std::vector<std::pair<int64_t, int64_t>>& image_sizes) const {
+                                   const std::vector<std::pair<int64_t, int64_t>>& image_sizes) {
   std::vector<Tensor> used;
   for (auto& nf : features)
     for (auto& name : featmap_names)
       if (nf.first == name) used.push_back(nf.second);
   DR_CHECK(!used.empty(), "MultiScaleRoIAlign: none of the feature maps is named in featmap_names");
-  auto [scales, mapper] = setup_scales(used, image_sizes);
+  if (scales_.empty() || !cache_scales) std::tie(scales_, mapper_) = setup_scales(used, image_sizes);
+  DR_CHECK(scales_.size() == used.size(),
+           "MultiScaleRoIAlign: " << used.size() << " feature maps but " << scales_.size()
+                                  << " cached scales (call reset_scales() after changing them)");
   Tensor rois = boxes_to_rois(ctx, boxes);
-  return roi_align_levels(ctx, used, scales, rois, output_size, output_size, sampling_ratio,
-                          /*aligned=*/false, mapper);
+  return roi_align_levels(ctx, used, scales_, rois, output_size, output_size, sampling_ratio,
+                          /*aligned=*/false, mapper_);
 }
 
 }  // namespace dr

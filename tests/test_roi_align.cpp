@@ -164,6 +164,28 @@ TEST_CASE("parity: MultiScaleRoIAlign matches torchvision on a 2-image batch") {
   CHECK_FALSE(feats[4].second.has_grad());  // "pool" is not pooled from
 }
 
+TEST_CASE("MultiScaleRoIAlign: scale inference and torchvision's first-call caching") {
+  CHECK(infer_scale(32, 100) == 0.25);   // 0.32 -> log2 -1.64 -> 2^-2
+  CHECK(infer_scale(16, 33) == 0.5);     // tiny image: 0.485 -> log2 -1.04 -> 2^-1
+  CHECK(infer_scale(3, 8) == 0.5);       // 0.375 -> log2 -1.415 -> 2^-1
+  CHECK(infer_scale(200, 800) == 0.25);
+  Context ctx(Device::cpu(), 3);
+  std::vector<std::pair<std::string, Tensor>> feats;
+  for (int l = 0; l < 4; ++l)
+    feats.push_back({std::to_string(l), test::random_tensor(ctx, {1, 1, 16 >> l, 16 >> l})});
+  std::vector<Tensor> boxes = {Tensor::host_from<float>({1, 4}, {1, 2, 9, 13})};
+  MultiScaleRoIAlign pooler;
+  Tensor first = pooler.forward(ctx, feats, boxes, {{33, 40}});  // infers 0.5 .. 0.0625
+  CHECK(pooler.setup_scales({feats[0].second}, {{60, 60}}).first[0] == 0.25);
+  // torchvision keeps self.scales from the first call: a 60x60 batch still pools at 0.5.
+  DR_CHECK_CLOSE(ctx, pooler.forward(ctx, feats, boxes, {{60, 60}}), first, 0, 0, "cached scales");
+  pooler.reset_scales();  // re-inferred: 0.25, a different result
+  auto cmp = test::compare(ctx, pooler.forward(ctx, feats, boxes, {{60, 60}}), first, 1e-3, 1e-3, "re-inferred");
+  CHECK_FALSE(cmp.ok);
+  pooler.cache_scales = false;
+  DR_CHECK_CLOSE(ctx, pooler.forward(ctx, feats, boxes, {{33, 40}}), first, 0, 0, "no cache");
+}
+
 TEST_CASE("gpu: roi_align and multi-level roi_align forward/backward match the CPU") {
   Context cpu(Device::cpu(), 13), gpu(Device::cuda(0), 13);
   for (int64_t k : {0, 1, 37, 515}) {
