@@ -37,12 +37,15 @@ template <class T> HD T box_iou_pair(const T* a, const T* b) {
   return box_iou_areas(a, b, box_area(a), box_area(b));
 }
 
-// clip_boxes_to_image: x to [0, width], y to [0, height] (torch.clamp).
+// torch.clamp(x, lo, hi): NaN stays NaN.
+template <class T> HD T hd_clamp(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+// clip_boxes_to_image: x to [0, width], y to [0, height].
 template <class T> HD void clip_box(T* out, const T* b, T height, T width) {
-  out[0] = hd_min(hd_max(b[0], T(0)), width);
-  out[1] = hd_min(hd_max(b[1], T(0)), height);
-  out[2] = hd_min(hd_max(b[2], T(0)), width);
-  out[3] = hd_min(hd_max(b[3], T(0)), height);
+  out[0] = hd_clamp(b[0], T(0), width);
+  out[1] = hd_clamp(b[1], T(0), height);
+  out[2] = hd_clamp(b[2], T(0), width);
+  out[3] = hd_clamp(b[3], T(0), height);
 }
 
 // remove_small_boxes keeps a box when both sides are >= min_size.

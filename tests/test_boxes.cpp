@@ -1,4 +1,6 @@
 // Box utilities and BoxCoder: hand-computed cases, torchvision parity, CPU vs CUDA.
+#include <cmath>
+
 #include "detector/boxes.h"
 #include "detector/segments.h"
 #include "tests/testing.h"
@@ -28,6 +30,9 @@ TEST_CASE("boxes: hand-computed area, IoU, clip, remove_small_boxes") {
   Tensor c = clip_boxes_to_image(ctx, boxes_f({-5, -1, 30, 12, 3, 4, 5, 6}), 10, 20);
   std::vector<float> want = {0, 0, 20, 10, 3, 4, 5, 6};
   for (int i = 0; i < 8; ++i) CHECK(c.data<float>()[i] == want[i]);
+  // NaN coordinates stay NaN, as with torch.clamp.
+  Tensor nan = clip_boxes_to_image(ctx, boxes_f({std::nanf(""), 1, 2, 3}), 10, 20);
+  CHECK(std::isnan(nan.data<float>()[0]));
   // Sides >= min_size are kept (a side exactly min_size stays).
   Tensor keep = remove_small_boxes(ctx, boxes_f({0, 0, 2, 5, 0, 0, 1.9f, 5, 0, 0, 5, 2, 1, 1, 1, 1}), 2.0);
   REQUIRE(keep.numel() == 2);
