@@ -66,7 +66,7 @@ DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
             python3-torchvision python3-numpy python3-pip fonts-dejavu-core fonts-liberation fonts-freefont-ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps info test test-only refs tools bench gpu-check demo clean help synth
+.PHONY: all deps info test test-only refs tools bench gpu-check demo clean help synth infer
 all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 help:
@@ -77,6 +77,7 @@ help:
 	@echo "make bench      run the benchmarks (ratios against torch measured in the same run)"
 	@echo "make demo       the main job end to end on the built-in synthetic data"
 	@echo "make synth      synthetic house numbers: SYNTH_OUT/train(.json) + valid(.json) (docs/DATA.md)"
+	@echo "make infer      WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [INFER_ARGS=...]: pred.json + pred.csv (docs/INFER.md)"
 	@echo "options: GPU=0|1 (default: 1 when nvcc exists), CUDA_ARCHS='80 90', OPT=-O2, DEBUG_SYNC=1"
 
 info:
@@ -144,6 +145,12 @@ SYNTH_SEED ?= 0
 synth: $(BUILD)/bin/synth
 	$(BUILD)/bin/synth --out $(SYNTH_OUT) --split-name train --count $(SYNTH_COUNT) --seed $(SYNTH_SEED)
 	$(BUILD)/bin/synth --out $(SYNTH_OUT) --split-name valid --count $$(( $(SYNTH_COUNT) / 10 )) --seed $$(( $(SYNTH_SEED) + 1 ))
+
+# Inference on a folder of images (tools/infer.cpp, docs/INFER.md).
+infer: $(BUILD)/bin/infer
+	@if [ -z "$(WEIGHTS)" ] || [ -z "$(OUT)" ] || [ -z "$(IMAGES)$(COCO)" ]; then \
+	  echo "usage: make infer WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [INFER_ARGS='--score-thresh 0.7']"; exit 2; fi
+	$(BUILD)/bin/infer --weights "$(WEIGHTS)" $(if $(IMAGES),--images "$(IMAGES)") $(if $(COCO),--coco "$(COCO)") --out "$(OUT)" $(INFER_ARGS)
 
 clean:
 	rm -rf $(BUILD)
