@@ -153,7 +153,7 @@ TEST_CASE("infer: the first 50 real test images give valid pred.json / pred.csv"
   const std::string images = shared + "/test";
   const std::string out = test::temp_dir("infer_real");
   test::RunResult r = test::run_infer("--weights " + test::q(weights_path()) + " --images " +
-                                      test::q(images) + " --limit 50 --out " + test::q(out));
+                                      test::q(images) + " --limit 50 --batch-size 25 --out " + test::q(out));
   INFO(r.output);
   REQUIRE(r.rc == 0);
   const auto refs = data::list_image_folder(images);

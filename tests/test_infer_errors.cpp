@@ -1,8 +1,12 @@
 // The inference command's failure modes: each is a non-zero exit with a message that
 // names what is wrong (the folder, the image file, the weight file and its tensors), or,
 // for --on-error skip and a non-digit model, a warning and valid output.
+#include <dirent.h>
+
+#include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "data/image.h"
 #include "nn/context.h"
@@ -17,6 +21,17 @@ namespace {
 std::string weights_path() { return test::ref_dir() + "/infer_model.weights.bin"; }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::vector<std::string> dir_entries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  REQUIRE_MESSAGE(d != nullptr, "cannot list " << dir);
+  while (dirent* e = readdir(d))
+    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") names.push_back(e->d_name);
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 // A folder with two readable images (ids 1, 2).
 std::string small_folder() {
@@ -65,9 +80,19 @@ TEST_CASE("infer: an unreadable image stops the run or is skipped with a warning
   std::ofstream(dir + "/5.png") << "these bytes are no PNG";
   data::write_png(dir + "/house_a.png", test::rect_image(20, 40, 3, 3, 12, 15));
 
-  test::RunResult r = infer_on(dir, "--on-error stop");
+  // Stopping after two images were written (one a batch): the previous pred.json stays
+  // as it was, no pred.csv appears, no temporary is left behind.
+  const std::string stopped = test::temp_dir("infer_stop");
+  std::ofstream(stopped + "/pred.json") << "old";
+  test::RunResult r = test::run_infer("--weights " + test::q(weights_path()) + " --images " +
+                                      test::q(dir) + " --out " + test::q(stopped) +
+                                      " --on-error stop --batch-size 1");
   CHECK(r.rc != 0);
-  CHECK_MESSAGE(contains(r.output, dir + "/5.png"), r.output);
+  CHECK_MESSAGE(contains(r.output, "unreadable image " + dir + "/5.png"), r.output);
+  CHECK(dir_entries(stopped) == std::vector<std::string>{"pred.json"});
+  std::string old;
+  std::getline(std::ifstream(stopped + "/pred.json"), old);
+  CHECK(old == "old");
 
   const std::string out = test::temp_dir("infer_skip");
   r = test::run_infer("--weights " + test::q(weights_path()) + " --images " + test::q(dir) +
@@ -86,8 +111,7 @@ TEST_CASE("infer: an unreadable image stops the run or is skipped with a warning
     CHECK((rec.image_id == "1" || rec.image_id == "2" || rec.image_id == "\"house_a\""));
   }
   // Nothing but the two outputs is left in the folder (no temporaries).
-  std::ifstream tmp(out + "/pred.json.tmp");
-  CHECK_FALSE(tmp.good());
+  CHECK(dir_entries(out) == std::vector<std::string>{"pred.csv", "pred.json"});
 }
 
 TEST_CASE("infer: weight files for another model, or not weight files, are errors naming the file") {
