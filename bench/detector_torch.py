@@ -9,8 +9,10 @@ For each variant: builds the torchvision model from the config (tools/tv_models.
 seeded random weights, writes them converted to DIR/weights_<variant>.bin (so the C++
 side times the very same network and therefore the same proposal/detection counts),
 writes the seeded images once to DIR/images.bin, then times the eval forward with
-torch.set_num_threads(THREADS): one warm-up, REPS timed runs. Prints one line per variant:
-  TORCH <variant> <best ms> <median ms> <detections>
+torch.set_num_threads(THREADS): one warm-up, REPS timed runs. The forward is
+GeneralizedRCNN.forward's eval path spelled out stage by stage (transform, backbone, rpn,
+roi_heads + transform.postprocess) to time each. Prints one line per variant:
+  TORCH <variant> <best ms> <median ms> <detections> <4 stage ms of the best run>
 or "NOTORCH <reason>" when torch/torchvision cannot be imported.
 """
 import json
@@ -48,15 +50,32 @@ def main():
         model.eval()
         convert_weights.convert_state_dict(os.path.join(out_dir, f"weights_{v}.bin"),
                                            model.state_dict(), tv_models.full_config(cfg))
-        times = []
+        runs = []
         with torch.no_grad():
-            out = model(images)  # warm-up
+            staged_forward(model, images)  # warm-up
             for _ in range(reps):
-                t0 = time.perf_counter()
-                out = model(images)
-                times.append((time.perf_counter() - t0) * 1e3)
+                stages, out = staged_forward(model, images)
+                runs.append(stages)
+        totals = [sum(r) for r in runs]
+        best = runs[totals.index(min(totals))]
         dets = sum(len(o["scores"]) for o in out)
-        print("TORCH", v, min(times), statistics.median(times), dets, flush=True)
+        print("TORCH", v, min(totals), statistics.median(totals), dets, *best, flush=True)
+
+
+def staged_forward(model, images):
+    """GeneralizedRCNN.forward (eval, torchvision 0.14) with a clock between stages."""
+    t = [time.perf_counter()]
+    original_sizes = [tuple(im.shape[-2:]) for im in images]
+    il, _ = model.transform(images)
+    t.append(time.perf_counter())
+    features = model.backbone(il.tensors)
+    t.append(time.perf_counter())
+    proposals, _ = model.rpn(il, features)
+    t.append(time.perf_counter())
+    detections, _ = model.roi_heads(features, proposals, il.image_sizes)
+    detections = model.transform.postprocess(detections, il.image_sizes, original_sizes)
+    t.append(time.perf_counter())
+    return [(b - a) * 1e3 for a, b in zip(t, t[1:])], detections
 
 
 if __name__ == "__main__":
