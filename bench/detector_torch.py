@@ -1,23 +1,23 @@
-"""torchvision side of bench/detector.cpp (run by bench_detector, not by hand).
+"""torchvision side of bench/detector.cpp (started by bench_detector, not by hand).
 
-  detector_torch.py DIR THREADS REPS VARIANTS SIZES
+  detector_torch.py DIR THREADS VARIANTS SIZES
     DIR       a scratch folder holding config_<variant>.json (written by the C++ side)
     VARIANTS  comma-separated, e.g. v1,v2
     SIZES     comma-separated HxW image sizes, e.g. 58x148,64x160
 
-For each variant: builds the torchvision model from the config (tools/tv_models.py) with
-seeded random weights, writes them converted to DIR/weights_<variant>.bin (so the C++
-side times the very same network and therefore the same proposal/detection counts),
-writes the seeded images once to DIR/images.bin, then times the eval forward with
-torch.set_num_threads(THREADS): one warm-up, REPS timed runs. The forward is
-GeneralizedRCNN.forward's eval path spelled out stage by stage (transform, backbone, rpn,
-roi_heads + transform.postprocess) to time each. Prints one line per variant:
-  TORCH <variant> <best ms> <median ms> <detections> <4 stage ms of the best run>
-or "NOTORCH <reason>" when torch/torchvision cannot be imported.
+Builds each variant's torchvision model from its config (tools/tv_models.py) with seeded
+random weights and writes them converted to DIR/weights_<variant>.bin (so the C++ side
+runs the very same network, with the same proposal and detection counts), writes the
+seeded images to DIR/images.bin, sets torch.set_num_threads(THREADS), prints READY, then
+serves commands from stdin so that the two sides' runs interleave (the machine is shared:
+both see the same load):
+  RUN <variant>  ->  T <total ms> <transform> <backbone> <rpn> <roi_heads ms> <detections>
+  QUIT
+The forward is GeneralizedRCNN.forward's eval path spelled out stage by stage. Prints
+"NOTORCH <reason>" and exits when torch/torchvision cannot be imported.
 """
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -34,32 +34,30 @@ import tv_models  # noqa: E402
 
 
 def main():
-    out_dir, threads, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    variants = sys.argv[4].split(",")
-    sizes = [tuple(int(v) for v in s.split("x")) for s in sys.argv[5].split(",")]
+    out_dir, threads = sys.argv[1], int(sys.argv[2])
+    variants = sys.argv[3].split(",")
+    sizes = [tuple(int(v) for v in s.split("x")) for s in sys.argv[4].split(",")]
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(7)
     images = [torch.rand(3, h, w, generator=g) for h, w in sizes]
     flatfile.write(os.path.join(out_dir, "images.bin"),
                    [(f"image.{i}", im) for i, im in enumerate(images)])
+    models = {}
     for v in variants:
         with open(os.path.join(out_dir, f"config_{v}.json")) as f:
             cfg = json.load(f)
         torch.manual_seed(1)
-        model = tv_models.build_model(cfg)
-        model.eval()
+        models[v] = tv_models.build_model(cfg).eval()
         convert_weights.convert_state_dict(os.path.join(out_dir, f"weights_{v}.bin"),
-                                           model.state_dict(), tv_models.full_config(cfg))
-        runs = []
+                                           models[v].state_dict(), tv_models.full_config(cfg))
+    print("READY", flush=True)
+    while True:
+        cmd = sys.stdin.readline().split()
+        if not cmd or cmd[0] == "QUIT":
+            break
         with torch.no_grad():
-            staged_forward(model, images)  # warm-up
-            for _ in range(reps):
-                stages, out = staged_forward(model, images)
-                runs.append(stages)
-        totals = [sum(r) for r in runs]
-        best = runs[totals.index(min(totals))]
-        dets = sum(len(o["scores"]) for o in out)
-        print("TORCH", v, min(totals), statistics.median(totals), dets, *best, flush=True)
+            stages, out = staged_forward(models[cmd[1]], images)
+        print("T", sum(stages), *stages, sum(len(o["scores"]) for o in out), flush=True)
 
 
 def staged_forward(model, images):
