@@ -19,10 +19,10 @@ import os
 import sys
 
 import torch
-from torch import nn
-from torchvision.ops import misc as misc_nn_ops
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+from backbone import randomize_norms  # noqa: E402  (random affine and running stats)
 import convert_weights  # noqa: E402
 import flatfile  # noqa: E402
 import tv_models  # noqa: E402
@@ -33,17 +33,6 @@ VARIANTS = {
     "v2res": {"arch": "v2", "backbone": "resnet50", "res_fpn": True},
 }
 COMMON = {"num_classes": 11, "min_size": 96, "max_size": 160}
-
-
-def randomize(model, g):
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm2d, misc_nn_ops.FrozenBatchNorm2d)):
-            c = m.weight.shape[0]
-            with torch.no_grad():
-                m.weight.copy_(torch.rand(c, generator=g) * 0.5 + 0.5)
-                m.bias.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
-                m.running_mean.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
-                m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
 
 
 def separate_scores(model, images, g):
@@ -66,7 +55,7 @@ def dump_variant(name, config, out_dir, tensors):
     g = torch.Generator().manual_seed(2)
     cfg = dict(config, **COMMON)
     model = tv_models.build_model(cfg)
-    randomize(model, g)
+    randomize_norms(model, g)
     model.eval()
     images = [torch.rand(3, 60, 90, generator=g), torch.rand(3, 85, 50, generator=g)]
     separate_scores(model, images, g)
