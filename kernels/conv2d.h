@@ -19,8 +19,8 @@
 
 namespace dr::kern {
 
-// Elements of T the CPU conv needs as scratch for this geometry (may be 0).
-int64_t conv2d_cpu_scratch(const ConvGeom& g);
+// Elements of T the CPU conv forward / backward needs as scratch for this geometry (may be 0).
+int64_t conv2d_cpu_scratch(const ConvGeom& g, bool backward);
 
 template <class T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvGeom& g, T* scratch);

@@ -59,21 +59,22 @@ struct Descs {
   }
 };
 
-// From cuDNN's ranked heuristic list, the first algorithm that succeeded, fits the
-// workspace cap and does not need tensor-op math; deterministic ones are preferred so
-// that training runs repeat bit for bit.
-template <class Perf>
-const Perf* pick(const std::vector<Perf>& perf, int n) {
-  const Perf* any = nullptr;
+// From cuDNN's ranked heuristic list, the best algorithm that succeeded and fits the
+// workspace cap, preferring (in this order) FMA math, then determinism (training runs that
+// repeat bit for bit). With an FMA descriptor cuDNN reports fp32 algorithms as FMA (torch
+// asserts exactly this when TF32 is off); DEFAULT-math entries are a fallback that still
+// runs under the FMA descriptor; tensor-op entries are never taken.
+template <class Perf> const Perf* pick(const std::vector<Perf>& perf, int n) {
+  const Perf* best = nullptr;
+  int best_score = -1;
   for (int i = 0; i < n; ++i) {
     const Perf& p = perf[i];
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspace) continue;
-    if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
-      continue;
-    if (p.determinism == CUDNN_DETERMINISTIC) return &p;
-    if (!any) any = &p;
+    if (p.mathType != CUDNN_FMA_MATH && p.mathType != CUDNN_DEFAULT_MATH) continue;
+    int score = 2 * (p.mathType == CUDNN_FMA_MATH) + (p.determinism == CUDNN_DETERMINISTIC);
+    if (score > best_score) best = &p, best_score = score;  // ties keep cuDNN's ranking
   }
-  return any;
+  return best;
 }
 
 CudnnConvAlgos& algos_for(const CudnnEnv& env, const ConvGeom& g) {
@@ -96,8 +97,8 @@ void conv2d_forward_cudnn(const CudnnEnv& env, float* y, const float* x, const f
     int max_n = 0, n = 0;
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(env.handle, &max_n));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(max_n);
-    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(env.handle, d.x, d.w, d.conv, d.y, max_n,
-                                                       &n, perf.data()));
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(env.handle, d.x, d.w, d.conv, d.y, max_n, &n,
+                                                       perf.data()));
     const auto* p = pick(perf, n);
     char buf[160];
     DR_CHECK(p, "conv2d (cuDNN): no usable forward algorithm for " << geom_str(g, buf, sizeof buf));

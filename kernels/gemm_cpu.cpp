@@ -17,8 +17,7 @@ void check_int_sizes(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, 
 }
 
 // C = beta * C for the K == 0 case.
-template <class T>
-void scale_rows(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
+template <class T> void scale_rows(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
   if (beta == T(1)) return;
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];

@@ -12,8 +12,8 @@ void gemm_cuda(cublasHandle_t handle, bool trans_a, bool trans_b, int64_t M, int
                float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   for (int64_t v : {M, N, K, lda, ldb, ldc})
-    DR_CHECK(v >= 0 && v <= INT_MAX, "gemm_cuda: size " << v << " does not fit cuBLAS int (M "
-                                                         << M << ", N " << N << ", K " << K << ")");
+    DR_CHECK(v >= 0 && v <= INT_MAX, "gemm_cuda: size " << v << " does not fit cuBLAS int (M " << M
+                                                        << ", N " << N << ", K " << K << ")");
   if (K == 0) {  // C = beta * C; cuBLAS's K == 0 behaviour is not relied on
     DR_CHECK(beta == 0.0f || beta == 1.0f, "gemm_cuda: K == 0 supports beta 0 or 1, got " << beta);
     if (beta == 1.0f) return;

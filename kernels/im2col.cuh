@@ -18,12 +18,14 @@ struct ConvGeom {
   int64_t OH = 0, OW = 0;              // output (N, O, OH, OW)
   int sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
 
-  HD int64_t Cg() const { return C / groups; }           // input channels per group
-  HD int64_t Og() const { return O / groups; }           // output channels per group
-  HD int64_t Kc() const { return Cg() * KH * KW; }       // column-matrix rows
-  HD int64_t P() const { return OH * OW; }               // output pixels per image
+  HD int64_t Cg() const { return C / groups; }      // input channels per group
+  HD int64_t Og() const { return O / groups; }      // output channels per group
+  HD int64_t Kc() const { return Cg() * KH * KW; }  // column-matrix rows
+  HD int64_t P() const { return OH * OW; }          // output pixels per image
   // 1x1, stride 1, no padding: the image itself is the column matrix.
-  HD bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+  HD bool pointwise() const {
+    return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+  }
 };
 
 HD int64_t conv_out_size(int64_t in, int64_t k, int stride, int pad, int dil) {
@@ -54,8 +56,7 @@ HD void conv_valid_range(int64_t k, int64_t in, int64_t out, int stride, int pad
 
 // im2col element (r, q) for one image x (Cg, H, W) of a group: the input value that
 // column-matrix row r and column q read, 0 in the padding.
-template <class T>
-HD T im2col_value(const T* x, const ConvGeom& g, int64_t r, int64_t q) {
+template <class T> HD T im2col_value(const T* x, const ConvGeom& g, int64_t r, int64_t q) {
   int64_t kw = r % g.KW, kh = (r / g.KW) % g.KH, c = r / (g.KW * g.KH);
   int64_t ow = q % g.OW, oh = q / g.OW;
   int64_t ih = conv_in_coord(oh, kh, g.sh, g.ph, g.dh);
@@ -68,8 +69,7 @@ HD T im2col_value(const T* x, const ConvGeom& g, int64_t r, int64_t q) {
 // of one image (the adjoint of im2col, as a gather so that each input pixel is written
 // by exactly one thread). col has row stride ld.
 template <class T>
-HD T col2im_value(const T* col, int64_t ld, const ConvGeom& g, int64_t c, int64_t ih,
-                  int64_t iw) {
+HD T col2im_value(const T* col, int64_t ld, const ConvGeom& g, int64_t c, int64_t ih, int64_t iw) {
   T sum = T(0);
   for (int64_t kh = 0; kh < g.KH; ++kh) {
     int64_t th = ih + g.ph - kh * g.dh;  // = oh * sh

@@ -43,7 +43,8 @@ std::vector<Tensor> naive_conv(const Tensor& x, const Tensor& w, const Tensor& b
                                const Conv2dArgs& a, const Tensor& dy) {
   kern::ConvGeom g = geom(x.shape(), w.shape(), a);
   Tensor y = Tensor::host_zeros({g.N, g.O, g.OH, g.OW}, DType::F64);
-  Tensor dx = Tensor::host_zeros(x.shape(), DType::F64), dw = Tensor::host_zeros(w.shape(), DType::F64);
+  Tensor dx = Tensor::host_zeros(x.shape(), DType::F64),
+         dw = Tensor::host_zeros(w.shape(), DType::F64);
   Tensor db = Tensor::host_zeros({g.O}, DType::F64);
   const double *xp = x.data<double>(), *wp = w.data<double>(), *dyp = dy.data<double>();
   double *yp = y.data<double>(), *dxp = dx.data<double>(), *dwp = dw.data<double>();
@@ -75,7 +76,8 @@ std::vector<Tensor> naive_conv(const Tensor& x, const Tensor& w, const Tensor& b
 std::vector<Tensor> run_conv(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
                              const Conv2dArgs& a, const Tensor& dy) {
   for (const Tensor* t : {&x, &w, &b})
-    if (t->defined()) const_cast<Tensor&>(*t).set_requires_grad(true), const_cast<Tensor&>(*t).zero_grad();
+    if (t->defined())
+      const_cast<Tensor&>(*t).set_requires_grad(true), const_cast<Tensor&>(*t).zero_grad();
   GradModeGuard guard(ctx, true);
   Tensor y = conv2d(ctx, x, w, b, a);
   ctx.backward(y, dy);
@@ -88,7 +90,10 @@ const char* kGradNames[] = {"y", "dx", "dw", "db"};
 
 TEST_CASE("conv2d: im2col loops match the per-element HD math; col2im is its adjoint") {
   Context ctx(Device::cpu(), 11);
-  struct G { Shape x, w; Conv2dArgs a; };
+  struct G {
+    Shape x, w;
+    Conv2dArgs a;
+  };
   for (const G& c : {G{{1, 2, 5, 7}, {1, 2, 3, 3}, args(1, 1, 1, 1)},
                      G{{1, 3, 9, 6}, {1, 3, 3, 2}, args(2, 3, 2, 0, 1, 2)},
                      G{{1, 1, 4, 4}, {1, 1, 5, 5}, args(1, 1, 3, 3, 2, 2)},
@@ -102,14 +107,16 @@ TEST_CASE("conv2d: im2col loops match the per-element HD math; col2im is its adj
     for (int64_t r = 0; r < g.Kc(); ++r)
       for (int64_t q = 0; q < g.P(); ++q)
         bad += col.data<double>()[r * ld + q] != kern::im2col_value(x.data<double>(), g, r, q);
-    CHECK_MESSAGE(bad == 0, "im2col mismatches for x " << shape_str(c.x) << ", w " << shape_str(c.w));
+    CHECK_MESSAGE(bad == 0,
+                  "im2col mismatches for x " << shape_str(c.x) << ", w " << shape_str(c.w));
     // <im2col(x), d> == <x, col2im(d)>
     Tensor d = test::random_tensor(ctx, {g.Kc(), ld}, -1, 1, DType::F64);
     Tensor back = Tensor::host_zeros({g.C, g.H, g.W}, DType::F64);
     kern::col2im_add_cpu(back.data<double>(), d.data<double>(), ld, g);
     double lhs = 0, rhs = 0;
     for (int64_t r = 0; r < g.Kc(); ++r)
-      for (int64_t q = 0; q < g.P(); ++q) lhs += col.data<double>()[r * ld + q] * d.data<double>()[r * ld + q];
+      for (int64_t q = 0; q < g.P(); ++q)
+        lhs += col.data<double>()[r * ld + q] * d.data<double>()[r * ld + q];
     for (int64_t i = 0; i < x.numel(); ++i) rhs += x.data<double>()[i] * back.data<double>()[i];
     CHECK(std::fabs(lhs - rhs) <= 1e-12 * (1 + std::fabs(lhs)));
   }
@@ -121,7 +128,11 @@ TEST_CASE("gradcheck: conv2d") {
       {"dilation 2, pad 2", {1, 3, 7, 6}, {2, 3, 3, 3}, true, args(1, 1, 2, 2, 2, 2)},
       {"depthwise", {2, 3, 6, 5}, {3, 1, 3, 3}, true, args(1, 1, 1, 1, 1, 1, 3)},
       {"1x1 no bias", {2, 4, 5, 7}, {3, 4, 1, 1}, false, args(1, 1, 0, 0)},
-      {"1x1 one image (x is the column matrix)", {1, 4, 5, 7}, {3, 4, 1, 1}, true, args(1, 1, 0, 0)},
+      {"1x1 one image (x is the column matrix)",
+       {1, 4, 5, 7},
+       {3, 4, 1, 1},
+       true,
+       args(1, 1, 0, 0)},
       {"asymmetric 2x3 kernel", {2, 2, 7, 5}, {3, 2, 2, 3}, false, args(2, 1, 0, 2, 2, 1)},
       {"stem-like 5x5 stride 2", {1, 3, 9, 8}, {2, 3, 5, 5}, true, args(2, 2, 2, 2)},
   };
@@ -142,14 +153,21 @@ TEST_CASE("gradcheck: conv2d") {
 
 TEST_CASE("conv2d: f64 CPU matches a naive direct convolution on every GEMM plan") {
   // Sizes chosen to hit: packed small images, one large image per GEMM (im2col and
-  // direct 1x1), a packed chunk followed by a smaller last chunk, grouped and strided.
+  // direct 1x1), a packed chunk followed by a smaller last chunk, grouped and strided,
+  // and forward column matrices built in several bands of output rows (Kc*OW*OH > 1M).
   std::vector<ConvCase> cases = {
       {"packed 7x7 RoI-like", {5, 6, 7, 7}, {4, 6, 3, 3}, true, args(1, 1, 1, 1)},
       {"large image 3x3", {2, 2, 66, 64}, {3, 2, 3, 3}, true, args(1, 1, 1, 1)},
       {"large image 1x1 direct", {2, 3, 64, 70}, {4, 3, 1, 1}, true, args(1, 1, 0, 0)},
       {"chunks of 2 then 1", {3, 2, 48, 48}, {3, 2, 3, 3}, false, args(1, 1, 1, 1)},
-      {"groups 3 stride 2 dilation 2", {3, 6, 13, 11}, {9, 2, 3, 3}, true, args(2, 2, 2, 1, 2, 1, 3)},
+      {"groups 3 stride 2 dilation 2",
+       {3, 6, 13, 11},
+       {9, 2, 3, 3},
+       true,
+       args(2, 2, 2, 1, 2, 1, 3)},
       {"1x1 stride 2 (downsample)", {2, 4, 9, 9}, {5, 4, 1, 1}, false, args(2, 2, 0, 0)},
+      {"forward in bands of 36 rows", {1, 32, 120, 100}, {2, 32, 3, 3}, true, args(1, 1, 1, 1)},
+      {"stride 2 in bands of 26 rows", {1, 128, 90, 70}, {2, 128, 3, 3}, false, args(2, 2, 1, 1)},
   };
   for (const ConvCase& c : cases) {
     Context ctx(Device::cpu(), 9);
@@ -173,8 +191,8 @@ TEST_CASE("parity: conv2d forward and gradients match torch (f32)") {
     Context ctx;
     std::string p = name;
     const int64_t* av = ref.get(p + ".args").data<int64_t>();
-    Conv2dArgs a = args(int(av[0]), int(av[1]), int(av[2]), int(av[3]), int(av[4]), int(av[5]),
-                        int(av[6]));
+    Conv2dArgs a =
+        args(int(av[0]), int(av[1]), int(av[2]), int(av[3]), int(av[4]), int(av[5]), int(av[6]));
     Tensor x = ref.get(p + ".x"), w = ref.get(p + ".w");
     Tensor b = ref.contains(p + ".b") ? ref.get(p + ".b") : Tensor();
     auto got = run_conv(ctx, x, w, b, a, ref.get(p + ".dy"));
@@ -222,15 +240,17 @@ TEST_CASE("conv2d: shape errors name the op and the shapes") {
                        Error);
   CHECK_THROWS_WITH_AS(conv2d(ctx, Tensor::host_zeros({4, 8, 8}), w, Tensor(), args(1, 1, 1, 1)),
                        doctest::Contains("conv2d: input must be 4-d but is (4,8,8)"), Error);
-  CHECK_THROWS_WITH_AS(conv2d(ctx, x, Tensor::host_zeros({5, 2, 3, 3}), Tensor(), args(1, 1, 1, 1, 1, 1, 2)),
-                       doctest::Contains("not a positive multiple of groups 2"), Error);
-  CHECK_THROWS_WITH_AS(conv2d(ctx, Tensor::host_zeros({1, 2, 2, 2}), w, Tensor(), args(1, 1, 0, 0)),
-                       doctest::Contains("conv2d: output size 0x0 is not positive for input (1,2,2,2)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      conv2d(ctx, x, Tensor::host_zeros({5, 2, 3, 3}), Tensor(), args(1, 1, 1, 1, 1, 1, 2)),
+      doctest::Contains("not a positive multiple of groups 2"), Error);
+  CHECK_THROWS_WITH_AS(
+      conv2d(ctx, Tensor::host_zeros({1, 2, 2, 2}), w, Tensor(), args(1, 1, 0, 0)),
+      doctest::Contains("conv2d: output size 0x0 is not positive for input (1,2,2,2)"), Error);
   CHECK_THROWS_WITH_AS(conv2d(ctx, x, w, Tensor::host_zeros({5}), args(1, 1, 1, 1, 1, 1, 2)),
                        doctest::Contains("conv2d: bias f32(5)@cpu does not match weight"), Error);
-  CHECK_THROWS_WITH_AS(conv2d(ctx, x, Tensor::host_zeros({6, 4, 3, 3}, DType::F64), Tensor(), args(1, 1, 1, 1)),
-                       doctest::Contains("conv2d: weight f64(6,4,3,3)@cpu and input"), Error);
+  CHECK_THROWS_WITH_AS(
+      conv2d(ctx, x, Tensor::host_zeros({6, 4, 3, 3}, DType::F64), Tensor(), args(1, 1, 1, 1)),
+      doctest::Contains("conv2d: weight f64(6,4,3,3)@cpu and input"), Error);
   if (cuda_available()) {
     Context gpu(Device::cuda(0));
     CHECK_THROWS_WITH_AS(conv2d(gpu, gpu.to(x, gpu.device()), Tensor::host_zeros({6, 4, 3, 3}),

@@ -30,10 +30,12 @@ TEST_CASE("gradcheck: linear") {
   Tensor w = test::random_tensor(ctx, {3, 7}, -1, 1, DType::F64);
   Tensor b = test::random_tensor(ctx, {3}, -1, 1, DType::F64);
   for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
-  test::gradcheck([](Context& c, const std::vector<Tensor>& v) { return linear(c, v[0], v[1], v[2]); },
-                  {x, w, b}, "linear");
-  test::gradcheck([](Context& c, const std::vector<Tensor>& v) { return linear(c, v[0], v[1], Tensor()); },
-                  {x, w}, "linear without bias");
+  test::gradcheck(
+      [](Context& c, const std::vector<Tensor>& v) { return linear(c, v[0], v[1], v[2]); },
+      {x, w, b}, "linear");
+  test::gradcheck(
+      [](Context& c, const std::vector<Tensor>& v) { return linear(c, v[0], v[1], Tensor()); },
+      {x, w}, "linear without bias");
   // Two uses of the same weight: gradients of both paths accumulate.
   test::gradcheck(
       [](Context& c, const std::vector<Tensor>& v) {
@@ -58,6 +60,13 @@ TEST_CASE("parity: linear forward and gradients match torch (f32)") {
   }
 }
 
+TEST_CASE("linear: zero input features give the bias (GEMM with K = 0)") {
+  Context ctx(Device::cpu(), 6);
+  Tensor b = Tensor::host_from<float>({3}, {1.5f, -2.0f, 0.25f});
+  Tensor y = linear(ctx, Tensor::host({2, 0}), Tensor::host({3, 0}), b);
+  CHECK(test::to_doubles(ctx, y) == std::vector<double>{1.5, -2.0, 0.25, 1.5, -2.0, 0.25});
+}
+
 TEST_CASE("linear: empty batch and the Linear module") {
   Context ctx(Device::cpu(), 2);
   Linear fc(ctx, 6, 4);
@@ -74,14 +83,14 @@ TEST_CASE("linear: empty batch and the Linear module") {
 TEST_CASE("linear: shape errors name the op and the shapes") {
   Context ctx;
   Tensor x = Tensor::host_zeros({2, 5}), w = Tensor::host_zeros({3, 4});
-  CHECK_THROWS_WITH_AS(linear(ctx, x, w, Tensor()),
-                       doctest::Contains("linear: input (2,5) has 5 features but weight (3,4) expects 4"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      linear(ctx, x, w, Tensor()),
+      doctest::Contains("linear: input (2,5) has 5 features but weight (3,4) expects 4"), Error);
   CHECK_THROWS_WITH_AS(linear(ctx, Tensor::host_zeros({2, 3, 4}), w, Tensor()),
                        doctest::Contains("linear: input must be 2-d but is (2,3,4)"), Error);
-  CHECK_THROWS_WITH_AS(linear(ctx, Tensor::host_zeros({2, 4}), w, Tensor::host_zeros({4})),
-                       doctest::Contains("linear: bias f32(4)@cpu does not match weight f32(3,4)@cpu"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      linear(ctx, Tensor::host_zeros({2, 4}), w, Tensor::host_zeros({4})),
+      doctest::Contains("linear: bias f32(4)@cpu does not match weight f32(3,4)@cpu"), Error);
   if (cuda_available()) {
     Context gpu(Device::cuda(0));
     CHECK_THROWS_WITH_AS(linear(gpu, gpu.to(x, gpu.device()), Tensor::host_zeros({3, 5}), Tensor()),
@@ -90,9 +99,12 @@ TEST_CASE("linear: shape errors name the op and the shapes") {
 }
 
 TEST_CASE("gpu: linear forward and all gradients match the CPU") {
-  struct Case { int64_t n, in, out; bool bias; };
+  struct Case {
+    int64_t n, in, out;
+    bool bias;
+  };
   for (const Case& c : {Case{1, 1, 1, true}, Case{7, 13, 5, true}, Case{33, 257, 91, false},
-                        Case{512, 1024, 11, true}, Case{0, 6, 3, true}}) {
+                        Case{512, 1024, 11, true}, Case{0, 6, 3, true}, Case{3, 0, 4, true}}) {
     Context cpu(Device::cpu(), 8), gpu(Device::cuda(0), 8);
     Tensor x = test::random_tensor(cpu, {c.n, c.in}), w = test::random_tensor(cpu, {c.out, c.in});
     Tensor b = c.bias ? test::random_tensor(cpu, {c.out}) : Tensor();
@@ -100,10 +112,11 @@ TEST_CASE("gpu: linear forward and all gradients match the CPU") {
     auto want = run_linear(cpu, x, w, b, dy);
     auto g = [&](const Tensor& t) { return t.defined() ? gpu.to(t, gpu.device()) : Tensor(); };
     auto got = run_linear(gpu, g(x), g(w), g(b), g(dy));
-    std::string what = "linear " + std::to_string(c.n) + "x" + std::to_string(c.in) + "->" +
-                       std::to_string(c.out);
+    std::string what =
+        "linear " + std::to_string(c.n) + "x" + std::to_string(c.in) + "->" + std::to_string(c.out);
     // fp32 both sides (cuBLAS default math, no TF32); sums of up to 1024 terms of size ~1.
     for (int k = 0; k < 4; ++k)
-      if (want[k].defined()) DR_CHECK_CLOSE(gpu, got[k], want[k], 1e-4, 1e-4, what + " " + kNames[k]);
+      if (want[k].defined())
+        DR_CHECK_CLOSE(gpu, got[k], want[k], 1e-4, 1e-4, what + " " + kNames[k]);
   }
 }

@@ -70,13 +70,17 @@ CompareResult compare(Context& ctx, const Tensor& actual, const Tensor& expected
   return r;
 }
 
+std::string ref_dir() {
+  const char* dir = std::getenv("DR_REF_DIR");
+  return dir ? dir : "build/ref";
+}
+
 const TensorFile& reference(const std::string& name) {
   // Cache: the parity tests read the same dump many times.
   static std::map<std::string, std::unique_ptr<TensorFile>> cache;
   auto it = cache.find(name);
   if (it != cache.end()) return *it->second;
-  const char* dir = std::getenv("DR_REF_DIR");
-  std::string path = std::string(dir ? dir : "build/ref") + "/" + name + ".bin";
+  std::string path = ref_dir() + "/" + name + ".bin";
   struct stat st;
   if (stat(path.c_str(), &st) != 0)
     FAIL("reference dump " << path << " is missing: run `make test` (it runs tools/ref/" << name

@@ -39,6 +39,9 @@ CompareResult compare(Context& ctx, const Tensor& actual, const Tensor& expected
 // The torch reference dump tools/ref/<name>.py wrote (make test produces them first).
 // Fails loudly (not a skip) when it is missing.
 const TensorFile& reference(const std::string& name);
+// The folder the reference dumps (and files written beside them) live in: $DR_REF_DIR
+// or build/ref.
+std::string ref_dir();
 // ../shared/data/svhn-real when present (tests that use it skip with a message otherwise).
 std::string shared_data_dir();
 

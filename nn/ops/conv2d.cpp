@@ -1,10 +1,11 @@
 // conv2d: torch.nn.functional.conv2d (cross-correlation, zero padding, stride, dilation,
 // groups, optional bias) forward and backward. CPU: im2col + BLAS (kernels/conv2d_cpu.cpp);
 // CUDA: cuDNN (kernels/conv2d_cudnn.cpp); bias: kernels/bias.*.
+#include "kernels/conv2d.h"
+
 #include <vector>
 
 #include "kernels/bias.h"
-#include "kernels/conv2d.h"
 #include "nn/dispatch.h"
 #include "nn/functional.h"
 
@@ -27,24 +28,23 @@ kern::ConvGeom conv_geom(const Tensor& x, const Tensor& w, const Tensor& b, cons
   check_dim("conv2d", "input", x, 4);
   check_dim("conv2d", "weight", w, 4);
   check_float("conv2d", "input", x);
-  DR_CHECK(w.dtype() == x.dtype(), "conv2d: weight " << w.str() << " and input " << x.str()
-                                                     << " have different dtypes");
+  DR_CHECK(w.dtype() == x.dtype(),
+           "conv2d: weight " << w.str() << " and input " << x.str() << " have different dtypes");
   check_same_device("conv2d", x, w);
   DR_CHECK(a.groups >= 1 && a.stride_h >= 1 && a.stride_w >= 1 && a.dilation_h >= 1 &&
                a.dilation_w >= 1 && a.pad_h >= 0 && a.pad_w >= 0,
-           "conv2d: invalid arguments stride (" << a.stride_h << "," << a.stride_w << "), padding ("
-                                                << a.pad_h << "," << a.pad_w << "), dilation ("
-                                                << a.dilation_h << "," << a.dilation_w
-                                                << "), groups " << a.groups);
+           "conv2d: invalid arguments stride ("
+               << a.stride_h << "," << a.stride_w << "), padding (" << a.pad_h << "," << a.pad_w
+               << "), dilation (" << a.dilation_h << "," << a.dilation_w << "), groups "
+               << a.groups);
   kern::ConvGeom g;
   g.N = x.size(0), g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
   g.O = w.size(0), g.KH = w.size(2), g.KW = w.size(3);
   g.sh = a.stride_h, g.sw = a.stride_w, g.ph = a.pad_h, g.pw = a.pad_w;
   g.dh = a.dilation_h, g.dw = a.dilation_w, g.groups = a.groups;
-  DR_CHECK(g.O % g.groups == 0 && g.O > 0, "conv2d: weight " << shape_str(w.shape()) << " has "
-                                                             << g.O << " output channels, not a"
-                                                             << " positive multiple of groups "
-                                                             << g.groups);
+  DR_CHECK(g.O % g.groups == 0 && g.O > 0,
+           "conv2d: weight " << shape_str(w.shape()) << " has " << g.O << " output channels, not a"
+                             << " positive multiple of groups " << g.groups);
   DR_CHECK(g.C == w.size(1) * g.groups,
            "conv2d: input " << shape_str(x.shape()) << " has " << g.C << " channels but weight "
                             << shape_str(w.shape()) << " with groups " << g.groups << " expects "
@@ -87,8 +87,8 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
     if (dw.defined())
       kern::conv2d_backward_filter_cudnn(env, dw.data<float>(), dy.data<float>(), x.data<float>(),
                                          g);
-    if (db.defined()) kern::bias_grad_cuda(db.data<float>(), dy.data<float>(), g.N, g.O, P,
-                                           ctx.stream());
+    if (db.defined())
+      kern::bias_grad_cuda(db.data<float>(), dy.data<float>(), g.N, g.O, P, ctx.stream());
 #else
     DR_FAIL("conv2d: CUDA tensor in a CPU-only build");
 #endif
@@ -96,10 +96,10 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
   }
   DR_DISPATCH_FLOAT(x.dtype(), T, {
     if (dx.defined() || dw.defined()) {
-      T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g));
+      T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, true));
       kern::conv2d_backward_cpu<T>(dx.defined() ? dx.data<T>() : nullptr,
-                                   dw.defined() ? dw.data<T>() : nullptr, dy.data<T>(),
-                                   x.data<T>(), w.data<T>(), g, scratch);
+                                   dw.defined() ? dw.data<T>() : nullptr, dy.data<T>(), x.data<T>(),
+                                   w.data<T>(), g, scratch);
     }
     if (db.defined()) kern::bias_grad_cpu<T>(db.data<T>(), dy.data<T>(), g.N, g.O, P);
   });
@@ -107,7 +107,8 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
 
 }  // namespace
 
-Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a) {
+Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
+              const Conv2dArgs& a) {
   const kern::ConvGeom g = conv_geom(x, w, b, a);
   Tensor y = ctx.empty_on(x.device(), {g.N, g.O, g.OH, g.OW}, x.dtype());
   const int64_t P = g.OH * g.OW;
@@ -121,7 +122,7 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, c
       });
     } else {
       DR_DISPATCH_FLOAT(x.dtype(), T, {
-        T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g));
+        T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, false));
         kern::conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), g, scratch);
         if (b.defined()) kern::bias_add_cpu<T>(y.data<T>(), b.data<T>(), g.N, g.O, P);
       });

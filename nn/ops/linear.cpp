@@ -17,13 +17,13 @@ void check_linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   check_dim("linear", "input", x, 2);
   check_dim("linear", "weight", w, 2);
   check_float("linear", "input", x);
-  DR_CHECK(w.dtype() == x.dtype(), "linear: weight " << w.str() << " and input " << x.str()
-                                                     << " have different dtypes");
+  DR_CHECK(w.dtype() == x.dtype(),
+           "linear: weight " << w.str() << " and input " << x.str() << " have different dtypes");
   check_same_device("linear", x, w);
-  DR_CHECK(x.size(1) == w.size(1), "linear: input " << shape_str(x.shape()) << " has "
-                                                     << x.size(1) << " features but weight "
-                                                     << shape_str(w.shape()) << " expects "
-                                                     << w.size(1));
+  DR_CHECK(x.size(1) == w.size(1), "linear: input " << shape_str(x.shape()) << " has " << x.size(1)
+                                                    << " features but weight "
+                                                    << shape_str(w.shape()) << " expects "
+                                                    << w.size(1));
   if (b.defined()) {
     check_dim("linear", "bias", b, 1);
     DR_CHECK(b.size(0) == w.size(0) && b.dtype() == x.dtype(),
@@ -53,7 +53,8 @@ template <class T>
 void add_bias(Context& ctx, bool cuda, T* y, const T* b, int64_t N, int64_t out) {
   if (cuda) {
 #if DR_CUDA
-    if constexpr (std::is_same_v<T, float>) return kern::bias_add_cuda(y, b, N, out, 1, ctx.stream());
+    if constexpr (std::is_same_v<T, float>)
+      return kern::bias_add_cuda(y, b, N, out, 1, ctx.stream());
 #endif
     DR_FAIL("linear: CUDA path needs f32 and a CUDA build");
   }
@@ -64,7 +65,8 @@ template <class T>
 void bias_grad(Context& ctx, bool cuda, T* db, const T* dy, int64_t N, int64_t out) {
   if (cuda) {
 #if DR_CUDA
-    if constexpr (std::is_same_v<T, float>) return kern::bias_grad_cuda(db, dy, N, out, 1, ctx.stream());
+    if constexpr (std::is_same_v<T, float>)
+      return kern::bias_grad_cuda(db, dy, N, out, 1, ctx.stream());
 #endif
     DR_FAIL("linear: CUDA path needs f32 and a CUDA build");
   }
@@ -79,8 +81,8 @@ Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b) {
   const bool cuda = x.is_cuda();
   Tensor y = ctx.empty_on(x.device(), {N, out}, x.dtype());
   DR_DISPATCH_FLOAT(x.dtype(), T, {
-    gemm<T>(ctx, cuda, false, true, N, out, in, x.data<T>(), in, w.data<T>(), in, T(0),
-            y.data<T>(), out);
+    gemm<T>(ctx, cuda, false, true, N, out, in, x.data<T>(), in, w.data<T>(), in, T(0), y.data<T>(),
+            out);
     if (b.defined()) add_bias<T>(ctx, cuda, y.data<T>(), b.data<T>(), N, out);
   });
   if (ctx.recording({&x, &w, &b})) {

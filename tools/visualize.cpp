@@ -1,0 +1,164 @@
+// visualize: predicted and ground-truth boxes drawn on images, as one PNG per image and/or
+// one grid PNG, for chosen images or the worst ones by whole-number error. See --help.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+
+#include "eval/coco_data.h"
+#include "eval/digits.h"
+#include "eval/pred_csv.h"
+#include "eval/visualize.h"
+#include "kernels/error.h"
+
+using namespace dr::eval;
+
+namespace {
+
+const char* kUsage =
+    "usage: visualize --gt GT.json --images DIR [--pred pred.json] [--csv pred.csv]\n"
+    "                 [--ids 12,40,7 | --worst N | --first N] [--threshold 0.5]\n"
+    "                 [--out DIR] [--grid FILE.png] [--cols 4]\n"
+    "\n"
+    "  Draws ground-truth boxes (green, digit below) and the pred.json boxes with score >=\n"
+    "  --threshold (red, \"digit score\" above) on the images of --images (file_name from GT).\n"
+    "  The header of each image shows the true string, the predicted string (pred.csv when\n"
+    "  given, else from pred.json at the threshold) and the error kind.\n"
+    "  --ids      these image ids\n"
+    "  --worst N  the N wrong images with the largest edit distance (default: 16)\n"
+    "  --first N  the first N images of the ground truth\n"
+    "  --out DIR  one PNG per image: DIR/<image id>.png\n"
+    "  --grid F   all selected images in one PNG grid (--cols per row)\n";
+
+struct Args {
+  std::string gt, images, pred, csv, out, grid, ids;
+  int worst = -1, first = -1, cols = 4;
+  double threshold = 0.5;
+};
+
+int to_int(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  long x = std::strtol(v.c_str(), &end, 10);
+  DR_CHECK(!v.empty() && *end == '\0' && x >= 0, flag << " needs a count, got \"" << v << "\"");
+  return static_cast<int>(x);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string f = argv[i];
+    auto next = [&]() -> std::string {
+      DR_CHECK(i + 1 < argc, f << " needs a value");
+      return argv[++i];
+    };
+    if (f == "-h" || f == "--help") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (f == "--gt") a.gt = next();
+    else if (f == "--images") a.images = next();
+    else if (f == "--pred") a.pred = next();
+    else if (f == "--csv") a.csv = next();
+    else if (f == "--out") a.out = next();
+    else if (f == "--grid") a.grid = next();
+    else if (f == "--ids") a.ids = next();
+    else if (f == "--worst") a.worst = to_int(f, next());
+    else if (f == "--first") a.first = to_int(f, next());
+    else if (f == "--cols") a.cols = std::max(1, to_int(f, next()));
+    else if (f == "--threshold") {
+      const std::string v = next();
+      char* end = nullptr;
+      a.threshold = std::strtod(v.c_str(), &end);
+      DR_CHECK(!v.empty() && *end == '\0', "--threshold needs a number, got \"" << v << "\"");
+    }
+    else DR_FAIL("unknown argument " << f << " (see --help)");
+  }
+  DR_CHECK(!a.gt.empty() && !a.images.empty(), "--gt and --images are required (see --help)");
+  DR_CHECK(!a.out.empty() || !a.grid.empty(), "give --out DIR and/or --grid FILE.png");
+  if (a.ids.empty() && a.first < 0 && a.worst < 0) a.worst = 16;
+  return a;
+}
+
+int run(const Args& a) {
+  CocoGroundTruth gt = read_coco_gt(a.gt);
+  std::vector<Detection> dets;
+  if (!a.pred.empty()) dets = read_detections(a.pred, gt);
+  const std::vector<std::string> truth = gt_strings(gt);
+  std::vector<std::string> pred = a.csv.empty() ? predicted_strings(gt, dets, a.threshold)
+                                                : read_pred_csv(a.csv, gt).labels;
+  const bool have_pred = !a.csv.empty() || !a.pred.empty();
+  AccuracyReport rep = score_strings(gt, truth, pred);
+
+  std::vector<size_t> chosen;  // indices into gt.images
+  if (!a.ids.empty()) {
+    std::stringstream ss(a.ids);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+      char* end = nullptr;
+      long long id = std::strtoll(tok.c_str(), &end, 10);
+      DR_CHECK(!tok.empty() && *end == '\0', "--ids: \"" << tok << "\" is not an integer id");
+      auto it = gt.image_index.find(id);
+      DR_CHECK(it != gt.image_index.end(), "--ids: image id " << id << " is not in " << a.gt);
+      chosen.push_back(it->second);
+    }
+  } else if (a.first >= 0) {
+    for (size_t i = 0; i < gt.images.size() && static_cast<int>(i) < a.first; ++i) chosen.push_back(i);
+  } else {
+    DR_CHECK(have_pred, "--worst needs --pred or --csv");
+    for (size_t i = 0; i < gt.images.size(); ++i)
+      if (rep.outcomes[i].kind != ErrorKind::kCorrect) chosen.push_back(i);
+    std::stable_sort(chosen.begin(), chosen.end(), [&](size_t x, size_t y) {
+      return rep.outcomes[x].edit_distance > rep.outcomes[y].edit_distance;
+    });
+    if (static_cast<int>(chosen.size()) > a.worst) chosen.resize(a.worst);
+    std::printf("%zu wrong images; drawing the %zu worst\n",
+                static_cast<size_t>(rep.images - rep.correct), chosen.size());
+  }
+  DR_CHECK(!chosen.empty(), "no images selected");
+
+  std::vector<std::vector<const GtAnnotation*>> gts(gt.images.size());
+  std::vector<std::vector<const Detection*>> ds(gt.images.size());
+  for (const GtAnnotation& g : gt.annotations) gts[gt.image_index.at(g.image_id)].push_back(&g);
+  for (const Detection& d : dets)
+    if (d.score >= a.threshold) ds[gt.image_index.at(d.image_id)].push_back(&d);
+
+  if (!a.out.empty()) mkdir(a.out.c_str(), 0755);
+  std::vector<Canvas> tiles;
+  for (size_t i : chosen) {
+    const ImageInfo& im = gt.images[i];
+    DR_CHECK(!im.file_name.empty(), a.gt << ": image " << im.id << " has no file_name");
+    Canvas image = Canvas::load(a.images + "/" + im.file_name);
+    VisItem item;
+    item.header = im.file_name + "  truth " + truth[i];
+    if (have_pred) {
+      item.header += "  pred " + pred[i];
+      if (rep.outcomes[i].kind != ErrorKind::kCorrect)
+        item.header += std::string("  ") + error_kind_name(rep.outcomes[i].kind);
+    }
+    item.gts = gts[i];
+    item.dets = ds[i];
+    if (!a.out.empty()) {
+      const std::string path = a.out + "/" + std::to_string(im.id) + ".png";
+      draw_boxes(image, item, VisLayout{800, 400, 6}).write_png(path);
+      std::printf("wrote %s\n", path.c_str());
+    }
+    if (!a.grid.empty()) tiles.push_back(draw_boxes(image, item, VisLayout{420, 200, 6}));
+  }
+  if (!a.grid.empty()) {
+    make_grid(tiles, a.cols).write_png(a.grid);
+    std::printf("wrote %s (%zu images)\n", a.grid.c_str(), tiles.size());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "visualize: %s\n", e.what());
+    return 1;
+  }
+}
