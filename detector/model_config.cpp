@@ -13,6 +13,24 @@ void ModelConfig::validate() const {
   DR_CHECK(frozen_bn_eps >= 0, "model config: frozen_bn_eps must be >= 0, got " << frozen_bn_eps);
   DR_CHECK(min_size > 0 && max_size >= min_size,
            "model config: need 0 < min_size <= max_size, got " << min_size << ", " << max_size);
+  DR_CHECK(anchor_sizes.size() == 5 && aspect_ratios.size() == 5,
+           "model config: anchor_sizes and aspect_ratios need one list per FPN level (5), got "
+               << anchor_sizes.size() << " and " << aspect_ratios.size());
+  for (size_t l = 0; l < 5; ++l) {
+    DR_CHECK(!anchor_sizes[l].empty() && !aspect_ratios[l].empty(),
+             "model config: empty anchor list at level " << l);
+    DR_CHECK(anchor_sizes[l].size() * aspect_ratios[l].size() ==
+                 anchor_sizes[0].size() * aspect_ratios[0].size(),
+             "model config: level " << l << " has a different anchor count per location than "
+                                       "level 0 (the RPN head is shared across levels)");
+    for (double v : anchor_sizes[l]) DR_CHECK(v > 0, "model config: anchor size " << v << " <= 0");
+    for (double v : aspect_ratios[l]) DR_CHECK(v > 0, "model config: aspect ratio " << v << " <= 0");
+  }
+  DR_CHECK(rpn_pre_nms_top_n_test > 0 && rpn_post_nms_top_n_test > 0 && box_detections_per_img > 0,
+           "model config: rpn_pre_nms_top_n_test, rpn_post_nms_top_n_test and "
+           "box_detections_per_img must be positive");
+  DR_CHECK(box_score_thresh >= 0 && box_score_thresh < 1 && box_nms_thresh > 0 && box_nms_thresh <= 1,
+           "model config: box_score_thresh must be in [0, 1) and box_nms_thresh in (0, 1]");
 }
 
 nlohmann::json ModelConfig::to_json() const {
@@ -23,7 +41,14 @@ nlohmann::json ModelConfig::to_json() const {
           {"trainable_layers", trainable_layers},
           {"frozen_bn_eps", frozen_bn_eps},
           {"min_size", min_size},
-          {"max_size", max_size}};
+          {"max_size", max_size},
+          {"anchor_sizes", anchor_sizes},
+          {"aspect_ratios", aspect_ratios},
+          {"rpn_pre_nms_top_n_test", rpn_pre_nms_top_n_test},
+          {"rpn_post_nms_top_n_test", rpn_post_nms_top_n_test},
+          {"box_score_thresh", box_score_thresh},
+          {"box_nms_thresh", box_nms_thresh},
+          {"box_detections_per_img", box_detections_per_img}};
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
@@ -38,6 +63,18 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     if (j.contains("frozen_bn_eps")) c.frozen_bn_eps = j.at("frozen_bn_eps").get<double>();
     if (j.contains("min_size")) c.min_size = j.at("min_size").get<int>();
     if (j.contains("max_size")) c.max_size = j.at("max_size").get<int>();
+    if (j.contains("anchor_sizes"))
+      c.anchor_sizes = j.at("anchor_sizes").get<std::vector<std::vector<double>>>();
+    if (j.contains("aspect_ratios"))
+      c.aspect_ratios = j.at("aspect_ratios").get<std::vector<std::vector<double>>>();
+    if (j.contains("rpn_pre_nms_top_n_test"))
+      c.rpn_pre_nms_top_n_test = j.at("rpn_pre_nms_top_n_test").get<int>();
+    if (j.contains("rpn_post_nms_top_n_test"))
+      c.rpn_post_nms_top_n_test = j.at("rpn_post_nms_top_n_test").get<int>();
+    if (j.contains("box_score_thresh")) c.box_score_thresh = j.at("box_score_thresh").get<double>();
+    if (j.contains("box_nms_thresh")) c.box_nms_thresh = j.at("box_nms_thresh").get<double>();
+    if (j.contains("box_detections_per_img"))
+      c.box_detections_per_img = j.at("box_detections_per_img").get<int>();
   } catch (const nlohmann::json::exception& e) {
     DR_FAIL("model config: bad field type in " << j.dump() << ": " << e.what());
   }

@@ -9,6 +9,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "nn/backbone_fpn.h"
 
@@ -30,6 +31,18 @@ struct ModelConfig {
   // GeneralizedRCNNTransform sizes (torchvision defaults).
   int min_size = 800;
   int max_size = 1333;
+  // Detection settings (torchvision FasterRCNN keyword defaults). Anchors: one size list
+  // and one aspect-ratio list per FPN level ("0".."3", "pool"); every level must have the
+  // same number of anchors per location (the RPN head is shared). Digits are small:
+  // `dataset --anchors` suggests sizes for a data set.
+  std::vector<std::vector<double>> anchor_sizes = {{32}, {64}, {128}, {256}, {512}};
+  std::vector<std::vector<double>> aspect_ratios = {
+      {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}};
+  int rpn_pre_nms_top_n_test = 1000;
+  int rpn_post_nms_top_n_test = 1000;
+  double box_score_thresh = 0.05;
+  double box_nms_thresh = 0.5;
+  int box_detections_per_img = 100;
 
   // Throws dr::Error naming the bad field.
   void validate() const;

@@ -22,7 +22,13 @@ from torchvision.ops import misc as misc_nn_ops
 
 DEFAULT_CONFIG = {"arch": "v1", "backbone": "resnet50", "res_fpn": False, "num_classes": 91,
                   "trainable_layers": 3, "frozen_bn_eps": 1e-5, "min_size": 800,
-                  "max_size": 1333}
+                  "max_size": 1333,
+                  # torchvision FasterRCNN defaults (_default_anchorgen and keyword defaults)
+                  "anchor_sizes": [[32], [64], [128], [256], [512]],
+                  "aspect_ratios": [[0.5, 1.0, 2.0]] * 5,
+                  "rpn_pre_nms_top_n_test": 1000, "rpn_post_nms_top_n_test": 1000,
+                  "box_score_thresh": 0.05, "box_nms_thresh": 0.5,
+                  "box_detections_per_img": 100}
 BACKBONES = ["resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d",
              "resnext101_32x8d"]
 
@@ -90,11 +96,16 @@ def build_model(config):
     """The whole FasterRCNN for a config, with torchvision's default init."""
     c = full_config(config)
     backbone = build_backbone(c)
-    kwargs = dict(num_classes=c["num_classes"], min_size=c["min_size"], max_size=c["max_size"])
+    anchors = faster_rcnn.AnchorGenerator(tuple(tuple(s) for s in c["anchor_sizes"]),
+                                          tuple(tuple(r) for r in c["aspect_ratios"]))
+    kwargs = dict(num_classes=c["num_classes"], min_size=c["min_size"], max_size=c["max_size"],
+                  rpn_anchor_generator=anchors,
+                  rpn_pre_nms_top_n_test=c["rpn_pre_nms_top_n_test"],
+                  rpn_post_nms_top_n_test=c["rpn_post_nms_top_n_test"],
+                  box_score_thresh=c["box_score_thresh"], box_nms_thresh=c["box_nms_thresh"],
+                  box_detections_per_img=c["box_detections_per_img"])
     if c["arch"] == "v2":
-        anchors = faster_rcnn._default_anchorgen()
         kwargs.update(
-            rpn_anchor_generator=anchors,
             rpn_head=faster_rcnn.RPNHead(backbone.out_channels,
                                          anchors.num_anchors_per_location()[0], conv_depth=2),
             box_head=faster_rcnn.FastRCNNConvFCHead((backbone.out_channels, 7, 7),
