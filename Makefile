@@ -66,7 +66,7 @@ DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
             python3-torchvision python3-numpy python3-pip fonts-dejavu-core fonts-liberation fonts-freefont-ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps info test test-only refs tools bench gpu-check demo clean help
+.PHONY: all deps info test test-only refs tools bench gpu-check demo clean help synth
 all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 help:
@@ -76,6 +76,7 @@ help:
 	@echo "make gpu-check  run the CPU-vs-CUDA tests and a short benchmark (needs a GPU)"
 	@echo "make bench      run the benchmarks (ratios against torch measured in the same run)"
 	@echo "make demo       the main job end to end on the built-in synthetic data"
+	@echo "make synth      synthetic house numbers: SYNTH_OUT/train(.json) + valid(.json) (docs/DATA.md)"
 	@echo "options: GPU=0|1 (default: 1 when nvcc exists), CUDA_ARCHS='80 90', OPT=-O2, DEBUG_SYNC=1"
 
 info:
@@ -135,6 +136,14 @@ gpu-check: deps
 
 bench: deps $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+# Synthetic house numbers in the target COCO layout (tools/synth.cpp, docs/DATA.md).
+SYNTH_OUT ?= $(BUILD)/synth
+SYNTH_COUNT ?= 5000
+SYNTH_SEED ?= 0
+synth: $(BUILD)/bin/synth
+	$(BUILD)/bin/synth --out $(SYNTH_OUT) --split-name train --count $(SYNTH_COUNT) --seed $(SYNTH_SEED)
+	$(BUILD)/bin/synth --out $(SYNTH_OUT) --split-name valid --count $$(( $(SYNTH_COUNT) / 10 )) --seed $$(( $(SYNTH_SEED) + 1 ))
 
 clean:
 	rm -rf $(BUILD)

@@ -20,10 +20,7 @@ SegmentedKeep batched_nms_segments(Context& ctx, const Tensor& boxes, const Tens
              "batched_nms: idxs must be int64 (" << k << "), got " << idxs.str());
     check_same_device("batched_nms", boxes, idxs);
   }
-  DR_CHECK(offsets.size() >= 2 && offsets.front() == 0 && offsets.back() == k,
-           "nms: segment offsets must run from 0 to " << k << " (" << offsets.size() << " given)");
-  for (size_t i = 1; i < offsets.size(); ++i)
-    DR_CHECK(offsets[i] >= offsets[i - 1], "nms: segment offsets must not decrease");
+  check_segment_offsets("nms", offsets, k);
   const int64_t* cats = idxs.defined() ? idxs.data<int64_t>() : nullptr;
   SegmentedKeep out;
   if (boxes.is_cuda()) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <vector>
 
+#include "detector/segments.h"
 #include "nn/context.h"
 #include "nn/tensor.h"
 
@@ -23,11 +24,7 @@ Tensor batched_nms(Context& ctx, const Tensor& boxes, const Tensor& scores, cons
 // Several independent NMS problems at once, e.g. one per image of a batch. Segment s is
 // rows [offsets[s], offsets[s+1]) of boxes/scores/idxs; idxs may be undefined (plain nms
 // per segment). Result: kept row indices segment by segment, each segment in decreasing
-// score, and the number kept per segment.
-struct SegmentedKeep {
-  Tensor indices;               // int64 (sum(counts)), on the boxes' device
-  std::vector<int64_t> counts;  // (S), host
-};
+// score, and the number kept per segment (SegmentedKeep: detector/segments.h).
 SegmentedKeep batched_nms_segments(Context& ctx, const Tensor& boxes, const Tensor& scores,
                                    const Tensor& idxs, const std::vector<int64_t>& offsets,
                                    double iou_threshold);

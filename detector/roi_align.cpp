@@ -2,6 +2,7 @@
 #include "detector/roi_align.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "kernels/roi_align.h"
 #include "nn/dispatch.h"
@@ -10,13 +11,14 @@ namespace dr {
 
 namespace {
 
+// planes[l] undefined -> a null data pointer (backward: level l needs no gradient).
 template <class T>
 kern::RoiLevels<T> make_levels(const std::vector<Tensor>& planes, const std::vector<Tensor>& shapes,
                                const std::vector<double>& scales, const LevelMapperConfig& m) {
   kern::RoiLevels<T> L;
   L.n = static_cast<int>(shapes.size());
   for (int l = 0; l < L.n; ++l) {
-    L.data[l] = planes[l].data<T>();
+    L.data[l] = planes[l].defined() ? planes[l].data<T>() : nullptr;
     L.height[l] = shapes[l].size(2);
     L.width[l] = shapes[l].size(3);
     L.scale[l] = T(scales[l]);
@@ -116,7 +118,7 @@ Tensor roi_align_levels(Context& ctx, const std::vector<Tensor>& features,
     ctx.tape().push("roi_align", {out}, [&ctx, features, scales, rois, a, mapper, out]() {
       std::vector<Tensor> grads;
       for (const Tensor& f : features)
-        grads.push_back(f.requires_grad() ? ctx.grad_buffer(f) : ctx.zeros_like(f));
+        grads.push_back(f.requires_grad() ? ctx.grad_buffer(f) : Tensor());
       run_backward(ctx, grads, features, scales, out.grad(), rois, a, mapper);
     });
   }
@@ -211,16 +213,19 @@ std::pair<std::vector<double>, LevelMapperConfig> MultiScaleRoIAlign::setup_scal
 Tensor MultiScaleRoIAlign::forward(Context& ctx,
                                    const std::vector<std::pair<std::string, Tensor>>& features,
                                    const std::vector<Tensor>& boxes,
-                                   const std::vector<std::pair<int64_t, int64_t>>& image_sizes) const {
+                                   const std::vector<std::pair<int64_t, int64_t>>& image_sizes) {
   std::vector<Tensor> used;
   for (auto& nf : features)
     for (auto& name : featmap_names)
       if (nf.first == name) used.push_back(nf.second);
   DR_CHECK(!used.empty(), "MultiScaleRoIAlign: none of the feature maps is named in featmap_names");
-  auto [scales, mapper] = setup_scales(used, image_sizes);
+  if (scales_.empty() || !cache_scales) std::tie(scales_, mapper_) = setup_scales(used, image_sizes);
+  DR_CHECK(scales_.size() == used.size(),
+           "MultiScaleRoIAlign: " << used.size() << " feature maps but " << scales_.size()
+                                  << " cached scales (call reset_scales() after changing them)");
   Tensor rois = boxes_to_rois(ctx, boxes);
-  return roi_align_levels(ctx, used, scales, rois, output_size, output_size, sampling_ratio,
-                          /*aligned=*/false, mapper);
+  return roi_align_levels(ctx, used, scales_, rois, output_size, output_size, sampling_ratio,
+                          /*aligned=*/false, mapper_);
 }
 
 }  // namespace dr

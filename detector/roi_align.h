@@ -45,19 +45,30 @@ struct MultiScaleRoIAlign {
   int sampling_ratio = 2;
   double canonical_scale = 224, canonical_level = 4;
 
+  // torchvision infers the scales and the LevelMapper on the first forward and keeps
+  // them for every later call (MultiScaleRoIAlign.scales / .map_levels); so do we unless
+  // cache_scales is false. The inferred scale can differ for tiny images (feature / image
+  // ratio rounds to 2^-1 instead of 2^-2), so this matters for torch-equal results.
+  bool cache_scales = true;
+
   // features: (name, (N, C, H_l, W_l)) in the backbone's order (only featmap_names are
   // used, in feature order, as _filter_input); boxes: per image (k_i, 4) in image
   // coordinates; image_sizes: per image (h, w) after the transform's resize.
   // -> (sum k_i, C, output_size, output_size).
   Tensor forward(Context& ctx, const std::vector<std::pair<std::string, Tensor>>& features,
                  const std::vector<Tensor>& boxes,
-                 const std::vector<std::pair<int64_t, int64_t>>& image_sizes) const;
+                 const std::vector<std::pair<int64_t, int64_t>>& image_sizes);
+  void reset_scales() { scales_.clear(); }
 
   // _setup_scales: the spatial scale of each used level, 2^round(log2(feature_h / max_h)),
   // and the LevelMapper (k_min = -log2(scale[0]), k_max = -log2(scale[-1])).
   std::pair<std::vector<double>, LevelMapperConfig> setup_scales(
       const std::vector<Tensor>& features,
       const std::vector<std::pair<int64_t, int64_t>>& image_sizes) const;
+
+ private:
+  std::vector<double> scales_;  // cached by the first forward (empty: not yet)
+  LevelMapperConfig mapper_;
 };
 
 // _infer_scale for one dimension: 2 ** round(log2(float32(feature / original))).

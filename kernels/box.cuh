@@ -27,19 +27,25 @@ template <class T> HD T box_area(const T* b) { return (b[2] - b[0]) * (b[3] - b[
 
 // box_iou for one pair: inter / (area_a + area_b - inter), intersection sides clamped at 0.
 // The same expression as torchvision's nms kernel (inter / (iarea + areas[j] - inter)).
-template <class T> HD T box_iou_pair(const T* a, const T* b) {
+template <class T> HD T box_iou_areas(const T* a, const T* b, T area_a, T area_b) {
   T w = hd_max(hd_min(a[2], b[2]) - hd_max(a[0], b[0]), T(0));
   T h = hd_max(hd_min(a[3], b[3]) - hd_max(a[1], b[1]), T(0));
   T inter = w * h;
-  return inter / (box_area(a) + box_area(b) - inter);
+  return inter / (area_a + area_b - inter);
+}
+template <class T> HD T box_iou_pair(const T* a, const T* b) {
+  return box_iou_areas(a, b, box_area(a), box_area(b));
 }
 
-// clip_boxes_to_image: x to [0, width], y to [0, height] (torch.clamp).
+// torch.clamp(x, lo, hi): NaN stays NaN.
+template <class T> HD T hd_clamp(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+// clip_boxes_to_image: x to [0, width], y to [0, height].
 template <class T> HD void clip_box(T* out, const T* b, T height, T width) {
-  out[0] = hd_min(hd_max(b[0], T(0)), width);
-  out[1] = hd_min(hd_max(b[1], T(0)), height);
-  out[2] = hd_min(hd_max(b[2], T(0)), width);
-  out[3] = hd_min(hd_max(b[3], T(0)), height);
+  out[0] = hd_clamp(b[0], T(0), width);
+  out[1] = hd_clamp(b[1], T(0), height);
+  out[2] = hd_clamp(b[2], T(0), width);
+  out[3] = hd_clamp(b[3], T(0), height);
 }
 
 // remove_small_boxes keeps a box when both sides are >= min_size.

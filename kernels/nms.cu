@@ -108,7 +108,9 @@ std::vector<int64_t> nms_segments_cuda(int64_t* out_idx, const float* boxes, con
   seg_begin[nseg] = static_cast<int>(total);
   DR_CHECK(max_words * 8 <= 48 * 1024,
            "nms: a segment of " << max_words * kTile << " boxes exceeds the 48 KiB shared bitmap");
-  DR_CHECK(max_words <= 65535, "nms: too many boxes in one segment for the mask grid");
+  DR_CHECK(max_words <= 65535 && nseg <= 65535,
+           "nms: " << nseg << " segments of up to " << max_words * kTile
+                   << " boxes exceed the mask grid (65535 tiles/segments)");
 
   auto* d_info = static_cast<SegInfo*>(scratch(sizeof(SegInfo) * nseg));
   auto* d_begin = static_cast<int*>(scratch(sizeof(int) * (nseg + 1)));

@@ -6,6 +6,8 @@
 // Tie rule (both backends): equal scores keep their input order (a stable descending
 // sort), so the lower index is visited first. torchvision's CPU kernel sorts stably too;
 // its CUDA kernel does not promise an order, so tests compare on tie-free scores.
+// Scores must not be NaN; -0.0 and +0.0 count as equal on the CPU but the GPU's radix
+// sort puts +0.0 first (irrelevant for real detector scores).
 //
 // IoU is kern::box_iou_pair (kernels/box.cuh), compared in double as torchvision's CPU
 // kernel does (float IoU > double threshold).

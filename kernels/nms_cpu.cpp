@@ -19,22 +19,30 @@ void nms_segments_cpu(std::vector<int64_t>& kept, std::vector<int64_t>& counts, 
   counts.assign(segs, 0);
   std::vector<int64_t> order;
   std::vector<uint8_t> suppressed;
+  std::vector<T> sorted, area;  // boxes and areas in score order: contiguous for the inner loop
   for (size_t s = 0; s < segs; ++s) {
     const int64_t lo = offsets[s], n = offsets[s + 1] - offsets[s];
     order.resize(n);
     std::iota(order.begin(), order.end(), lo);
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
+    sorted.resize(4 * n);
+    area.resize(n);
+    for (int64_t a = 0; a < n; ++a) {
+      for (int k = 0; k < 4; ++k) sorted[4 * a + k] = boxes[4 * order[a] + k];
+      area[a] = box_area(&sorted[4 * a]);
+    }
     suppressed.assign(n, 0);
     for (int64_t a = 0; a < n; ++a) {
       if (suppressed[a]) continue;
       const int64_t i = order[a];
       kept.push_back(i);
       counts[s]++;
+      const T* bi = &sorted[4 * a];
       for (int64_t b = a + 1; b < n; ++b) {
-        const int64_t j = order[b];
-        if (suppressed[b] || (cats && cats[i] != cats[j])) continue;
-        if (double(box_iou_pair(boxes + 4 * i, boxes + 4 * j)) > iou_threshold) suppressed[b] = 1;
+        if (suppressed[b] || (cats && cats[i] != cats[order[b]])) continue;
+        if (double(box_iou_areas(bi, &sorted[4 * b], area[a], area[b])) > iou_threshold)
+          suppressed[b] = 1;
       }
     }
   }

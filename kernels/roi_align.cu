@@ -35,6 +35,7 @@ __global__ void roi_align_backward_kernel(RoiLevels<float> L, const float* grad_
     const int64_t c = (i / bins) % a.channels, k = i / bins / a.channels;
     const float* roi = rois + 5 * k;
     const int l = roi_level(roi + 1, L);
+    if (!L.data[l]) continue;  // that level needs no gradient
     const int64_t H = L.height[l], W = L.width[l], b = static_cast<int64_t>(roi[0]);
     const RoiGeom<float> g = roi_geometry(roi + 1, L.scale[l], a.pooled_h, a.pooled_w,
                                           a.sampling_ratio, a.aligned);

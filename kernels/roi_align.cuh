@@ -127,6 +127,11 @@ template <class T> HD Bilinear<T> bilinear_at(int64_t height, int64_t width, T y
   return b;
 }
 
+// The interpolated value of one valid sample.
+template <class T> HD T bilinear_value(const T* plane, const Bilinear<T>& b) {
+  return b.w1 * plane[b.o1] + b.w2 * plane[b.o2] + b.w3 * plane[b.o3] + b.w4 * plane[b.o4];
+}
+
 // One output value: the average of the bin's grid_h x grid_w bilinear samples.
 // plane: (H, W) feature plane of the RoI's image and channel.
 template <class T>
@@ -138,7 +143,7 @@ HD T roi_align_bin(const T* plane, int64_t height, int64_t width, const RoiGeom<
     for (int ix = 0; ix < g.grid_w; ++ix) {
       Bilinear<T> b = bilinear_at(height, width, y, sample_x(g, pw, ix));
       if (!b.valid) continue;
-      acc += b.w1 * plane[b.o1] + b.w2 * plane[b.o2] + b.w3 * plane[b.o3] + b.w4 * plane[b.o4];
+      acc += bilinear_value(plane, b);
     }
   }
   return acc / g.count;

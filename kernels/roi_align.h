@@ -2,7 +2,8 @@
 // rois (K, 5): (batch index, x1, y1, x2, y2) in image coordinates, torchvision's roi
 // format; each RoI pools from level roi_level(box) of `levels` (the only level when
 // levels.n == 1). Output (K, C, PH, PW) is overwritten; backward ACCUMULATES (+=) into
-// the gradient planes given in grad_levels (same shapes as the features).
+// the gradient planes given in grad_levels (same shapes as the features); a null
+// grad_levels.data[l] skips the RoIs of level l.
 #pragma once
 #include <cstdint>
 

@@ -1,31 +1,56 @@
 // CPU loops for kernels/roi_align.h. Forward: parallel over RoIs (disjoint outputs);
 // backward: RoIs in order, channels in parallel (RoIs overlap, channels do not).
+// Like torchvision's CPU kernel, the bilinear weights of a RoI's samples are computed
+// once and reused for every channel; the arithmetic per sample is the GPU's
+// (bilinear_at / bilinear_value, summed in the same order, divided by count).
+#include <vector>
+
 #include "kernels/roi_align.h"
 
 namespace dr::kern {
 
 namespace {
-struct PlainAdd {
-  template <class T> void operator()(T* p, T v) const { *p += v; }
-};
+
+// Samples of every bin of one RoI, bin-major then (iy, ix), as roi_align_bin visits them.
+template <class T>
+void precompute_samples(std::vector<Bilinear<T>>& out, const RoiGeom<T>& g, int64_t H, int64_t W,
+                        const RoiAlignArgs& a) {
+  out.clear();
+  for (int ph = 0; ph < a.pooled_h; ++ph)
+    for (int pw = 0; pw < a.pooled_w; ++pw)
+      for (int iy = 0; iy < g.grid_h; ++iy) {
+        const T y = sample_y(g, ph, iy);
+        for (int ix = 0; ix < g.grid_w; ++ix) out.push_back(bilinear_at(H, W, y, sample_x(g, pw, ix)));
+      }
+}
+
 }  // namespace
 
 template <class T>
 void roi_align_forward_cpu(T* out, const RoiLevels<T>& L, const T* rois, const RoiAlignArgs& a) {
   const int64_t C = a.channels, bins = int64_t(a.pooled_h) * a.pooled_w;
-#pragma omp parallel for if (a.num_rois * C * bins > (1 << 15))
-  for (int64_t k = 0; k < a.num_rois; ++k) {
-    const T* roi = rois + 5 * k;
-    const int l = roi_level(roi + 1, L);
-    const int64_t H = L.height[l], W = L.width[l], b = static_cast<int64_t>(roi[0]);
-    const RoiGeom<T> g = roi_geometry(roi + 1, L.scale[l], a.pooled_h, a.pooled_w,
-                                      a.sampling_ratio, a.aligned);
-    for (int64_t c = 0; c < C; ++c) {
-      const T* plane = L.data[l] + (b * C + c) * H * W;
-      T* o = out + (k * C + c) * bins;
-      for (int ph = 0; ph < a.pooled_h; ++ph)
-        for (int pw = 0; pw < a.pooled_w; ++pw)
-          o[ph * a.pooled_w + pw] = roi_align_bin(plane, H, W, g, ph, pw);
+#pragma omp parallel if (a.num_rois * C * bins > (1 << 15))
+  {
+    std::vector<Bilinear<T>> samples;
+#pragma omp for
+    for (int64_t k = 0; k < a.num_rois; ++k) {
+      const T* roi = rois + 5 * k;
+      const int l = roi_level(roi + 1, L);
+      const int64_t H = L.height[l], W = L.width[l], b = static_cast<int64_t>(roi[0]);
+      const RoiGeom<T> g = roi_geometry(roi + 1, L.scale[l], a.pooled_h, a.pooled_w,
+                                        a.sampling_ratio, a.aligned);
+      precompute_samples(samples, g, H, W, a);
+      const int64_t per_bin = int64_t(g.grid_h) * g.grid_w;
+      for (int64_t c = 0; c < C; ++c) {
+        const T* plane = L.data[l] + (b * C + c) * H * W;
+        T* o = out + (k * C + c) * bins;
+        for (int64_t bin = 0; bin < bins; ++bin) {
+          T acc = T(0);
+          for (int64_t j = bin * per_bin; j < (bin + 1) * per_bin; ++j)
+            if (samples[j].valid) acc += bilinear_value(plane, samples[j]);
+          o[bin] = acc / g.count;
+        }
+      }
     }
   }
 }
@@ -34,19 +59,30 @@ template <class T>
 void roi_align_backward_cpu(const RoiLevels<T>& L, const T* grad_out, const T* rois,
                             const RoiAlignArgs& a) {
   const int64_t C = a.channels, bins = int64_t(a.pooled_h) * a.pooled_w;
+  std::vector<Bilinear<T>> samples;
   for (int64_t k = 0; k < a.num_rois; ++k) {
     const T* roi = rois + 5 * k;
     const int l = roi_level(roi + 1, L);
+    if (!L.data[l]) continue;  // that level needs no gradient
     const int64_t H = L.height[l], W = L.width[l], b = static_cast<int64_t>(roi[0]);
     const RoiGeom<T> g = roi_geometry(roi + 1, L.scale[l], a.pooled_h, a.pooled_w,
                                       a.sampling_ratio, a.aligned);
+    precompute_samples(samples, g, H, W, a);
+    const int64_t per_bin = int64_t(g.grid_h) * g.grid_w;
 #pragma omp parallel for if (C * bins > (1 << 14))
     for (int64_t c = 0; c < C; ++c) {
       T* plane = L.data[l] + (b * C + c) * H * W;
       const T* dy = grad_out + (k * C + c) * bins;
-      for (int ph = 0; ph < a.pooled_h; ++ph)
-        for (int pw = 0; pw < a.pooled_w; ++pw)
-          roi_align_bin_backward(plane, H, W, g, ph, pw, dy[ph * a.pooled_w + pw], PlainAdd{});
+      for (int64_t bin = 0; bin < bins; ++bin)
+        for (int64_t j = bin * per_bin; j < (bin + 1) * per_bin; ++j) {
+          const Bilinear<T>& s = samples[j];
+          if (!s.valid) continue;
+          // Same expressions as roi_align_bin_backward (dy * w / count).
+          plane[s.o1] += dy[bin] * s.w1 / g.count;
+          plane[s.o2] += dy[bin] * s.w2 / g.count;
+          plane[s.o3] += dy[bin] * s.w3 / g.count;
+          plane[s.o4] += dy[bin] * s.w4 / g.count;
+        }
     }
   }
 }

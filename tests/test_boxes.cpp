@@ -1,5 +1,8 @@
 // Box utilities and BoxCoder: hand-computed cases, torchvision parity, CPU vs CUDA.
+#include <cmath>
+
 #include "detector/boxes.h"
+#include "detector/segments.h"
 #include "tests/testing.h"
 
 using namespace dr;
@@ -27,6 +30,9 @@ TEST_CASE("boxes: hand-computed area, IoU, clip, remove_small_boxes") {
   Tensor c = clip_boxes_to_image(ctx, boxes_f({-5, -1, 30, 12, 3, 4, 5, 6}), 10, 20);
   std::vector<float> want = {0, 0, 20, 10, 3, 4, 5, 6};
   for (int i = 0; i < 8; ++i) CHECK(c.data<float>()[i] == want[i]);
+  // NaN coordinates stay NaN, as with torch.clamp.
+  Tensor nan = clip_boxes_to_image(ctx, boxes_f({std::nanf(""), 1, 2, 3}), 10, 20);
+  CHECK(std::isnan(nan.data<float>()[0]));
   // Sides >= min_size are kept (a side exactly min_size stays).
   Tensor keep = remove_small_boxes(ctx, boxes_f({0, 0, 2, 5, 0, 0, 1.9f, 5, 0, 0, 5, 2, 1, 1, 1, 1}), 2.0);
   REQUIRE(keep.numel() == 2);
@@ -123,6 +129,83 @@ TEST_CASE("gpu: box ops match the CPU") {
       Tensor sg = gpu.to(shifted, gpu.device());
       DR_CHECK_CLOSE(gpu, bc.encode(gpu, sg, xg), bc.encode(cpu, shifted, xy), 1e-5, 1e-6,
                      "encode" + tag);
+    }
+  }
+}
+
+namespace {
+// Boxes (n, 4) with sides in [0, 12) around [-20, 120): some tiny, some outside images.
+Tensor spread_boxes(Context& ctx, int64_t n) {
+  Tensor b = test::random_tensor(ctx, {n, 4}, -20, 120);
+  float* p = b.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    p[4 * i + 2] = p[4 * i] + std::abs(p[4 * i + 2]) * 0.1f;
+    p[4 * i + 3] = p[4 * i + 1] + std::abs(p[4 * i + 3]) * 0.1f;
+  }
+  return b;
+}
+}  // namespace
+
+TEST_CASE("boxes: segmented clip and filter equal per-image clip, remove_small_boxes, threshold") {
+  Context ctx(Device::cpu(), 17);
+  const std::vector<int64_t> offsets = {0, 40, 40, 101};
+  const std::vector<std::pair<int64_t, int64_t>> sizes = {{50, 70}, {10, 10}, {90, 33}};
+  Tensor b = spread_boxes(ctx, 101);
+  Tensor s = test::random_tensor(ctx, {101}, 0, 1);
+  s.data<float>()[3] = 0.5f;  // exactly at the threshold: kept by >=, dropped by >
+  Tensor clipped = clip_boxes_segments(ctx, b, offsets, sizes);
+  for (int seg = 0; seg < 3; ++seg) {
+    const int64_t lo = offsets[seg], n = offsets[seg + 1] - lo;
+    DR_CHECK_CLOSE(ctx, clipped.narrow0(lo, n),
+                   clip_boxes_to_image(ctx, b.narrow0(lo, n), sizes[seg].first, sizes[seg].second),
+                   0, 0, "segment " + std::to_string(seg));
+  }
+  // (R, C, 4) layout: every class box of a row is clipped to the row's image.
+  Tensor b3 = b.reshape({101, 1, 4});
+  DR_CHECK_CLOSE(ctx, clip_boxes_segments(ctx, b3, offsets, sizes), clipped.reshape({101, 1, 4}),
+                 0, 0, "(R, C, 4) layout");
+  for (bool strict : {false, true}) {
+    SegmentedKeep k = filter_boxes_segments(ctx, clipped, s, offsets, 1.0, 0.5, strict);
+    std::vector<int64_t> want;
+    std::vector<int64_t> counts;
+    Tensor small = remove_small_boxes(ctx, clipped, 1.0);
+    for (int seg = 0; seg < 3; ++seg) {
+      int64_t c = 0;
+      for (int64_t i = 0; i < small.numel(); ++i) {
+        const int64_t r = small.data<int64_t>()[i];
+        const float sc = s.data<float>()[r];
+        if (r >= offsets[seg] && r < offsets[seg + 1] && (strict ? sc > 0.5f : sc >= 0.5f)) {
+          want.push_back(r);
+          ++c;
+        }
+      }
+      counts.push_back(c);
+    }
+    CHECK(k.counts == counts);
+    DR_CHECK_CLOSE(ctx, k.indices, Tensor::host_from<int64_t>({int64_t(want.size())}, want), 0, 0,
+                   strict ? "filter (score > thr)" : "filter (score >= thr)");
+  }
+  SegmentedKeep none = filter_boxes_segments(ctx, Tensor::host({0, 4}), Tensor(), {0, 0}, 1.0, 0, false);
+  CHECK(none.counts == std::vector<int64_t>{0});
+  CHECK_THROWS_AS(clip_boxes_segments(ctx, b, {0, 50}, {{10, 10}}), Error);
+}
+
+TEST_CASE("gpu: segmented clip and filter match the CPU") {
+  Context cpu(Device::cpu(), 19), gpu(Device::cuda(0), 19);
+  for (int64_t n : {0, 1, 300, 5003}) {
+    std::vector<int64_t> offsets = {0, n / 3, n / 3, n};
+    std::vector<std::pair<int64_t, int64_t>> sizes = {{50, 70}, {10, 10}, {90, 33}};
+    Tensor b = spread_boxes(cpu, n), s = test::random_tensor(cpu, {n}, 0, 1);
+    Tensor bg = gpu.to(b, gpu.device()), sg = gpu.to(s, gpu.device());
+    const std::string tag = " n=" + std::to_string(n);
+    Tensor cc = clip_boxes_segments(cpu, b, offsets, sizes);
+    Tensor cg = clip_boxes_segments(gpu, bg, offsets, sizes);
+    DR_CHECK_CLOSE(gpu, cg, cc, 0, 0, "clip_boxes_segments" + tag);
+    for (bool with_scores : {false, true}) {
+      SegmentedKeep kc = filter_boxes_segments(cpu, cc, with_scores ? s : Tensor(), offsets, 1.0, 0.3, true);
+      SegmentedKeep kg = filter_boxes_segments(gpu, cg, with_scores ? sg : Tensor(), offsets, 1.0, 0.3, true);
+      CHECK_MESSAGE(kg.counts == kc.counts, "filter counts" << tag);
+      DR_CHECK_CLOSE(gpu, kg.indices, kc.indices, 0, 0, "filter_boxes_segments" + tag);
     }
   }
 }

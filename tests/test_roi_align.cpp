@@ -101,6 +101,14 @@ TEST_CASE("gradcheck: roi_align and multi-level roi_align (double)") {
         return roi_align_levels(c, {in[0], in[1]}, {0.25, 0.125}, multi, 2, 2, 2, false, m);
       },
       {f0, f1}, "roi_align_levels");
+  // A level without requires_grad: its RoIs are skipped in backward, the others unchanged.
+  f1.set_requires_grad(false);
+  test::gradcheck(
+      [&](Context& c, const std::vector<Tensor>& in) {
+        return roi_align_levels(c, {in[0], in[1]}, {0.25, 0.125}, multi, 2, 2, 2, false, m);
+      },
+      {f0, f1}, "roi_align_levels, level 1 frozen");
+  CHECK_FALSE(f1.has_grad());
 }
 
 TEST_CASE("parity: roi_align forward and backward match torchvision") {
@@ -120,6 +128,8 @@ TEST_CASE("parity: roi_align forward and backward match torchvision") {
                    std::string("roi_align backward ") + tag);
     x.zero_grad();
   }
+  DR_CHECK_CLOSE(ctx, roi_align(ctx, x, ref.get("roi.rois"), 3, 3, 0.5, 2, /*aligned=*/true),
+                 ref.get("roi.aligned.y"), 1e-5, 1e-6, "roi_align aligned=True");
 }
 
 TEST_CASE("parity: MultiScaleRoIAlign matches torchvision on a 2-image batch") {
@@ -140,8 +150,40 @@ TEST_CASE("parity: MultiScaleRoIAlign matches torchvision on a 2-image batch") {
   CHECK(mapper.k_max == 5);
   Tensor rois = boxes_to_rois(ctx, boxes);
   DR_CHECK_CLOSE(ctx, map_levels(ctx, rois, mapper), ref.get("msroi.levels"), 0, 0, "LevelMapper");
-  DR_CHECK_CLOSE(ctx, pooler.forward(ctx, feats, boxes, sizes), ref.get("msroi.out"), 1e-5, 1e-6,
-                 "MultiScaleRoIAlign");
+  for (auto& f : feats) {
+    f.second = ctx.clone(f.second);
+    f.second.set_requires_grad(true);
+  }
+  GradModeGuard g(ctx, true);
+  Tensor y = pooler.forward(ctx, feats, boxes, sizes);
+  DR_CHECK_CLOSE(ctx, y, ref.get("msroi.out"), 1e-5, 1e-6, "MultiScaleRoIAlign");
+  ctx.backward(y, ref.get("msroi.dy"));
+  for (int i = 0; i < 4; ++i)
+    DR_CHECK_CLOSE(ctx, feats[i].second.grad(), ref.get("msroi.dfeat." + std::to_string(i)), 1e-5,
+                   1e-6, "MultiScaleRoIAlign backward, level " + std::to_string(i));
+  CHECK_FALSE(feats[4].second.has_grad());  // "pool" is not pooled from
+}
+
+TEST_CASE("MultiScaleRoIAlign: scale inference and torchvision's first-call caching") {
+  CHECK(infer_scale(32, 100) == 0.25);   // 0.32 -> log2 -1.64 -> 2^-2
+  CHECK(infer_scale(16, 33) == 0.5);     // tiny image: 0.485 -> log2 -1.04 -> 2^-1
+  CHECK(infer_scale(3, 8) == 0.5);       // 0.375 -> log2 -1.415 -> 2^-1
+  CHECK(infer_scale(200, 800) == 0.25);
+  Context ctx(Device::cpu(), 3);
+  std::vector<std::pair<std::string, Tensor>> feats;
+  for (int l = 0; l < 4; ++l)
+    feats.push_back({std::to_string(l), test::random_tensor(ctx, {1, 1, 16 >> l, 16 >> l})});
+  std::vector<Tensor> boxes = {Tensor::host_from<float>({1, 4}, {1, 2, 9, 13})};
+  MultiScaleRoIAlign pooler;
+  Tensor first = pooler.forward(ctx, feats, boxes, {{33, 40}});  // infers 0.5 .. 0.0625
+  CHECK(pooler.setup_scales({feats[0].second}, {{60, 60}}).first[0] == 0.25);
+  // torchvision keeps self.scales from the first call: a 60x60 batch still pools at 0.5.
+  DR_CHECK_CLOSE(ctx, pooler.forward(ctx, feats, boxes, {{60, 60}}), first, 0, 0, "cached scales");
+  pooler.reset_scales();  // re-inferred: 0.25, a different result
+  auto cmp = test::compare(ctx, pooler.forward(ctx, feats, boxes, {{60, 60}}), first, 1e-3, 1e-3, "re-inferred");
+  CHECK_FALSE(cmp.ok);
+  pooler.cache_scales = false;
+  DR_CHECK_CLOSE(ctx, pooler.forward(ctx, feats, boxes, {{33, 40}}), first, 0, 0, "no cache");
 }
 
 TEST_CASE("gpu: roi_align and multi-level roi_align forward/backward match the CPU") {

@@ -1,6 +1,6 @@
-// GeneralizedRCNNTransform pieces that do not resample: the resize rule, normalize,
-// padding into a batch, box rescaling (targets and postprocess); torchvision parity and
-// CPU vs CUDA. The full forward (with resize_bilinear) is in test_transform_resize.cpp.
+// GeneralizedRCNNTransform: the resize rule, normalize, padding into a batch, box
+// rescaling (targets and postprocess), the whole forward on two images of different
+// sizes; torchvision parity and CPU vs CUDA.
 #include "detector/boxes.h"
 #include "detector/transform.h"
 #include "tests/testing.h"
@@ -78,7 +78,29 @@ TEST_CASE("parity: transform postprocess matches torchvision") {
                  ref.get("transform.target_boxes1"), 0, 0, "target boxes image 1");
 }
 
-TEST_CASE("gpu: transform normalize and batch padding match the CPU") {
+TEST_CASE("parity: transform forward (normalize, resize, pad) and targets match torchvision") {
+  Context ctx;
+  const TensorFile& ref = test::reference("detops");
+  GeneralizedRCNNTransform t;
+  t.min_sizes = {64};
+  t.max_size = 100;
+  std::vector<Tensor> images = {ref.get("transform.image0"), ref.get("transform.image1")};
+  ImageList il = t.forward(ctx, images);
+  const Tensor& sz = ref.get("transform.sizes");
+  REQUIRE(il.image_sizes.size() == 2);
+  CHECK(il.image_sizes[0] == ImageSize{sz.data<int64_t>()[0], sz.data<int64_t>()[1]});
+  CHECK(il.image_sizes[1] == ImageSize{sz.data<int64_t>()[2], sz.data<int64_t>()[3]});
+  // Normalized values are O(2); resize_bilinear matches torch to f32 rounding.
+  DR_CHECK_CLOSE(ctx, il.tensors, ref.get("transform.batch"), 1e-5, 1e-5, "transformed batch");
+  t.training = true;  // one min_size: the random choice is deterministic, as in torch
+  std::vector<Tensor> boxes = {ref.get("transform.boxes0"), ref.get("transform.boxes1")};
+  ImageList il2 = t.forward(ctx, images, &boxes);
+  DR_CHECK_CLOSE(ctx, il2.tensors, ref.get("transform.batch"), 1e-5, 1e-5, "training batch");
+  DR_CHECK_CLOSE(ctx, boxes[0], ref.get("transform.target_boxes0"), 0, 0, "targets image 0");
+  DR_CHECK_CLOSE(ctx, boxes[1], ref.get("transform.target_boxes1"), 0, 0, "targets image 1");
+}
+
+TEST_CASE("gpu: transform normalize, batch padding and forward match the CPU") {
   Context cpu(Device::cpu(), 4), gpu(Device::cuda(0), 4);
   GeneralizedRCNNTransform t;
   std::vector<Tensor> ic, ig;
@@ -88,4 +110,9 @@ TEST_CASE("gpu: transform normalize and batch padding match the CPU") {
     DR_CHECK_CLOSE(gpu, t.normalize(gpu, ig.back()), t.normalize(cpu, ic.back()), 0, 0, "normalize");
   }
   DR_CHECK_CLOSE(gpu, t.batch_images(gpu, ig), t.batch_images(cpu, ic), 0, 0, "batch_images");
+  t.min_sizes = {64};
+  t.max_size = 100;
+  ImageList lc = t.forward(cpu, ic), lg = t.forward(gpu, ig);
+  CHECK(lc.image_sizes == lg.image_sizes);
+  DR_CHECK_CLOSE(gpu, lg.tensors, lc.tensors, 1e-5, 1e-5, "transform forward");
 }

@@ -9,9 +9,11 @@ logits, box regression, detections in resized coordinates) and the final detecti
 original image coordinates.
 
 Random weights give near-tied scores that make top-k and NMS order-unstable, so the
-class-dependent layers are scaled to separate them: the RPN objectness conv and the
-classifier get larger weights (their outputs spread over several units instead of a few
-hundredths), which keeps every stage's semantics while making the orders well defined.
+score layers are scaled to separate them: the RPN objectness conv and the classifier
+weights are multiplied so that their logits on these images have a standard deviation of
+a few units (instead of a few hundredths). The factor is measured per variant, so the
+sigmoid does not saturate to exact 1.0 ties either; every stage keeps its semantics and
+the orders become well defined.
 """
 import os
 import sys
@@ -42,10 +44,21 @@ def randomize(model, g):
                 m.bias.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
                 m.running_mean.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
                 m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+
+
+def separate_scores(model, images, g):
+    """Scale the objectness and class-score layers to logits of std ~2 on these images."""
     with torch.no_grad():
-        model.rpn.head.cls_logits.weight.mul_(300.0)
-        model.roi_heads.box_predictor.cls_score.weight.mul_(40.0)
-        model.roi_heads.box_predictor.cls_score.bias.copy_(torch.randn(COMMON["num_classes"], generator=g))
+        il, _ = model.transform(images)
+        feats = model.backbone(il.tensors)
+        obj, _ = model.rpn.head(list(feats.values()))
+        std = torch.cat([o.flatten() for o in obj]).std()
+        model.rpn.head.cls_logits.weight.mul_(2.0 / std)
+        proposals, _ = model.rpn(il, feats)
+        rh = model.roi_heads
+        logits, _ = rh.box_predictor(rh.box_head(rh.box_roi_pool(feats, proposals, il.image_sizes)))
+        rh.box_predictor.cls_score.weight.mul_(2.0 / logits.std())
+        rh.box_predictor.cls_score.bias.copy_(torch.randn(COMMON["num_classes"], generator=g))
 
 
 def dump_variant(name, config, out_dir, tensors):
@@ -55,9 +68,10 @@ def dump_variant(name, config, out_dir, tensors):
     model = tv_models.build_model(cfg)
     randomize(model, g)
     model.eval()
+    images = [torch.rand(3, 60, 90, generator=g), torch.rand(3, 85, 50, generator=g)]
+    separate_scores(model, images, g)
     convert_weights.convert_state_dict(os.path.join(out_dir, f"detector_{name}.weights.bin"),
                                        model.state_dict(), tv_models.full_config(cfg))
-    images = [torch.rand(3, 60, 90, generator=g), torch.rand(3, 85, 50, generator=g)]
     p = name + "."
     with torch.no_grad():
         il, _ = model.transform(images)

@@ -87,11 +87,14 @@ for tag, sr in (("sr2", 2), ("adaptive", -1)):
     dy = torch.randn_like(y)
     (gx,) = torch.autograd.grad(y, x, dy)
     out[f"roi.{tag}.y"], out[f"roi.{tag}.dy"], out[f"roi.{tag}.dx"] = y, dy, gx
+# aligned=True (half-pixel offset, no 1x1 minimum): supported though Faster R-CNN uses False.
+out["roi.aligned.y"] = torchvision.ops.roi_align(x, rois, output_size=(3, 3), spatial_scale=0.5,
+                                                 sampling_ratio=2, aligned=True)
 
 # ---- MultiScaleRoIAlign: 2 images (sizes after resize 100x120 and 90x128), padded 128x128 ----
 feats = {}
 for name, s in (("0", 32), ("1", 16), ("2", 8), ("3", 4), ("pool", 2)):
-    feats[name] = torch.randn(2, 4, s, s)
+    feats[name] = torch.randn(2, 4, s, s, requires_grad=True)
     out[f"msroi.feat.{name}"] = feats[name]
 image_sizes = [(100, 120), (90, 128)]
 blist = []
@@ -105,7 +108,12 @@ for i, (h, w) in enumerate(image_sizes):
     blist.append(bb)
     out[f"msroi.boxes{i}"] = bb
 pooler = MultiScaleRoIAlign(["0", "1", "2", "3"], output_size=7, sampling_ratio=2)
-out["msroi.out"] = pooler(feats, blist, image_sizes)
+pooled = pooler(feats, blist, image_sizes)
+out["msroi.out"] = pooled
+out["msroi.dy"] = torch.randn_like(pooled)
+grads = torch.autograd.grad(pooled, [feats[k] for k in ("0", "1", "2", "3")], out["msroi.dy"])
+for k, g in zip(("0", "1", "2", "3"), grads):
+    out[f"msroi.dfeat.{k}"] = g
 out["msroi.levels"] = pooler.map_levels(blist)
 out["msroi.scales"] = torch.tensor(pooler.scales, dtype=torch.float64)
 
