@@ -115,7 +115,7 @@ $(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/ref/%.bin: tools/ref/%.py tools/flatfile.py
+$(BUILD)/ref/%.bin: tools/ref/%.py $(wildcard tools/*.py)
 	@mkdir -p $(dir $@)
 	$(REF_PYTHON) $< $@
 
@@ -149,3 +149,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# The detector dump reuses the backbone dump's weight randomization.
+$(BUILD)/ref/detector.bin: tools/ref/backbone.py
