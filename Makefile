@@ -134,6 +134,11 @@ gpu-check: deps
 	DR_REF_DIR=$(BUILD)/ref DR_REQUIRE_GPU=1 $(TEST_BIN) --test-case='gpu:*'
 	@for b in $(BENCH_BIN); do echo "== $$b --quick"; $$b --quick || exit 1; done
 
+# Until training exists, the demo runs every stage that does exist (tools/demo.sh says so).
+demo: deps
+	@$(MAKE) --no-print-directory $(TOOL_BIN)
+	BIN=$(BUILD)/bin bash tools/demo.sh
+
 bench: deps $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
 
