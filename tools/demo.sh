@@ -6,7 +6,7 @@
 set -euo pipefail
 BIN=${BIN:-build/bin}
 OUT=${DEMO_OUT:-build/demo}
-N=${DEMO_COUNT:-100}
+N=${DEMO_COUNT:-60}
 PY=${REF_PYTHON:-/usr/bin/python3}
 SIZES=(--min-size 128 --max-size 256)
 
@@ -45,7 +45,7 @@ step "6/7 evaluation ($BIN/eval)"
 
 step "7/7 detections drawn on the first images ($BIN/visualize)"
 "$BIN/visualize" --gt "$OUT/data/valid.json" --images "$OUT/data/valid" \
-  --pred "$OUT/pred.json" --first 8 --threshold 0.05 --grid "$OUT/detections.png"
+  --pred "$OUT/pred.json" --first 8 --threshold 0.5 --grid "$OUT/detections.png"
 
 cat <<MSG
 
