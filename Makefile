@@ -116,7 +116,7 @@ $(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/ref/%.bin: tools/ref/%.py tools/flatfile.py
+$(BUILD)/ref/%.bin: tools/ref/%.py $(wildcard tools/*.py)
 	@mkdir -p $(dir $@)
 	$(REF_PYTHON) $< $@
 
@@ -134,6 +134,11 @@ gpu-check: deps
 	@$(MAKE) --no-print-directory $(TEST_BIN) $(BENCH_BIN) $(REF_OUT)
 	DR_REF_DIR=$(BUILD)/ref DR_REQUIRE_GPU=1 $(TEST_BIN) --test-case='gpu:*'
 	@for b in $(BENCH_BIN); do echo "== $$b --quick"; $$b --quick || exit 1; done
+
+# Until training exists, the demo runs every stage that does exist (tools/demo.sh says so).
+demo: deps
+	@$(MAKE) --no-print-directory $(TOOL_BIN)
+	BIN=$(BUILD)/bin bash tools/demo.sh
 
 bench: deps $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
@@ -156,3 +161,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# The detector dump reuses the backbone dump's weight randomization.
+$(BUILD)/ref/detector.bin: tools/ref/backbone.py

@@ -1,8 +1,10 @@
 #include "detector/roi_heads.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "detector/nms.h"
+#include "detector/segments.h"
 #include "detector/select_ops.h"
 
 namespace dr {
@@ -41,32 +43,33 @@ std::vector<Detections> RoIHeads::postprocess_detections(
     }
     return dets;
   }
+  const int64_t rows = all_props.size(0);
   Tensor pred_boxes = box_coder.decode(ctx, box_regression, all_props);  // (K, C, 4)
-  Tensor pred_scores = softmax_rows(ctx, class_logits);                  // (K, C)
+  // (K, C); the background column set to -inf so that the score filter never keeps it
+  // (torchvision drops that column before thresholding).
+  Tensor pred_scores = fill_columns(ctx, softmax_rows(ctx, class_logits), 1,
+                                    -std::numeric_limits<double>::infinity());
 
-  // Per image: clip, keep (row, class >= 1) with score > thresh in row-major order (the
-  // order torchvision's reshape(-1) gives), remove small; then one class-wise NMS.
-  std::vector<Tensor> seg_boxes, seg_scores, seg_labels;
+  // Every image at once (image i is proposal rows [rows_at[i], rows_at[i+1])): clip to its
+  // size, then keep (row, class >= 1) entries with score > thresh and both sides >=
+  // min_size, in row-major order (the order torchvision's reshape(-1) gives), with one
+  // count read-back; then one class-wise NMS.
+  std::vector<int64_t> rows_at = {0};
+  for (const Tensor& p : proposals) rows_at.push_back(rows_at.back() + p.size(0));
+  Tensor boxes = clip_boxes_segments(ctx, pred_boxes, rows_at, image_sizes)
+                     .reshape({rows * num_classes, 4});
+  std::vector<int64_t> flat_at;
+  for (int64_t r : rows_at) flat_at.push_back(r * num_classes);
+  SegmentedKeep valid = filter_boxes_segments(ctx, boxes, pred_scores.reshape({rows * num_classes}),
+                                              flat_at, cfg.min_size, cfg.score_thresh,
+                                              /*strict=*/true);
+  const int64_t kept_rows = valid.indices.size(0);
+  Tensor all_b = gather_rows(ctx, boxes, valid.indices);
+  Tensor all_s = gather_rows(ctx, pred_scores.reshape({rows * num_classes, 1}), valid.indices)
+                     .reshape({kept_rows});
+  Tensor all_l = index_mod(ctx, valid.indices, num_classes);  // flat (row, class) -> class
   std::vector<int64_t> offsets = {0};
-  int64_t row = 0;
-  for (size_t i = 0; i < proposals.size(); ++i) {
-    const int64_t k = proposals[i].size(0);
-    Tensor boxes = clip_boxes_to_image(ctx, pred_boxes.narrow0(row, k), image_sizes[i].first,
-                                       image_sizes[i].second)
-                       .reshape({k * num_classes, 4});
-    Tensor scores = pred_scores.narrow0(row, k);  // (k, C)
-    row += k;
-    Tensor idx = score_indices(ctx, scores, cfg.score_thresh, 1, /*inclusive=*/false);
-    Tensor b = gather_rows(ctx, boxes, idx);
-    Tensor s = gather_rows(ctx, scores.reshape({k * num_classes, 1}), idx);
-    Tensor l = index_mod(ctx, idx, num_classes);
-    Tensor keep = remove_small_boxes(ctx, b, cfg.min_size);
-    seg_boxes.push_back(gather_rows(ctx, b, keep));
-    seg_scores.push_back(gather_rows(ctx, s, keep).reshape({keep.size(0)}));
-    seg_labels.push_back(gather_rows(ctx, l.reshape({l.size(0), 1}), keep).reshape({keep.size(0)}));
-    offsets.push_back(offsets.back() + keep.size(0));
-  }
-  Tensor all_b = cat0(ctx, seg_boxes), all_s = cat0(ctx, seg_scores), all_l = cat0(ctx, seg_labels);
+  for (int64_t c : valid.counts) offsets.push_back(offsets.back() + c);
   SegmentedKeep kept = batched_nms_segments(ctx, all_b, all_s, all_l, offsets, cfg.nms_thresh);
   int64_t at = 0;
   for (size_t i = 0; i < proposals.size(); ++i) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "detector/nms.h"
+#include "detector/segments.h"
 #include "detector/select_ops.h"
 #include "detector/topk.h"
 
@@ -57,42 +58,36 @@ RegionProposalNetwork::Output RegionProposalNetwork::forward(Context& ctx, const
   Tensor proposals = box_coder.decode(ctx, out.deltas.reshape({n * total, 4}), cat0(ctx, tiled))
                          .reshape({n, total, 4});
 
-  // Best pre_nms_top_n per image and level, then their level ids (a fixed pattern).
+  // Best pre_nms_top_n per image and level, then their level ids (a fixed pattern, the
+  // same for every image).
   const int64_t top_n = pre_nms_top_n();
   Tensor top_idx = top_n_per_level(ctx, out.objectness, per_level, top_n);  // (N, K)
   const int64_t k = top_idx.size(1);
   std::vector<int64_t> lvl_host;
-  for (size_t l = 0; l < per_level.size(); ++l)
-    lvl_host.insert(lvl_host.end(), std::min(top_n, per_level[l]), int64_t(l));
-  Tensor lvl_all = ctx.to(Tensor::host_from<int64_t>({k}, lvl_host), ctx.device());
+  for (int64_t i = 0; i < n; ++i)
+    for (size_t l = 0; l < per_level.size(); ++l)
+      lvl_host.insert(lvl_host.end(), std::min(top_n, per_level[l]), int64_t(l));
+  Tensor lvl_all = ctx.to(Tensor::host_from<int64_t>({n * k, 1}, lvl_host), ctx.device());
   Tensor scores = sigmoid(ctx, gather_rows(ctx, out.objectness.reshape({n, total, 1}), top_idx))
                       .reshape({n * k});
   Tensor boxes = gather_rows(ctx, proposals, top_idx).reshape({n * k, 4});
 
-  // Per image: clip, remove small, score threshold; then one NMS over all images.
-  std::vector<Tensor> seg_boxes, seg_scores, seg_lvls;
+  // Every image at once (image i is rows [i k, (i+1) k)): clip to its size, remove small
+  // boxes and (score_thresh > 0) low scores with one count read-back, then one NMS.
+  std::vector<int64_t> rows_at;
+  for (int64_t i = 0; i <= n; ++i) rows_at.push_back(i * k);
+  boxes = clip_boxes_segments(ctx, boxes, rows_at, images.image_sizes);
+  SegmentedKeep valid = filter_boxes_segments(ctx, boxes, cfg.score_thresh > 0 ? scores : Tensor(),
+                                              rows_at, cfg.min_size, cfg.score_thresh,
+                                              /*strict=*/false);
+  Tensor all_boxes = gather_rows(ctx, boxes, valid.indices);
+  Tensor all_scores = gather_rows(ctx, scores.reshape({n * k, 1}), valid.indices)
+                          .reshape({valid.indices.size(0)});
+  Tensor all_lvls = gather_rows(ctx, lvl_all, valid.indices).reshape({valid.indices.size(0)});
   std::vector<int64_t> offsets = {0};
-  for (int64_t i = 0; i < n; ++i) {
-    const ImageSize& sz = images.image_sizes[i];
-    Tensor b = clip_boxes_to_image(ctx, boxes.narrow0(i * k, k), sz.first, sz.second);
-    Tensor keep = remove_small_boxes(ctx, b, cfg.min_size);
-    b = gather_rows(ctx, b, keep);
-    Tensor s = gather_rows(ctx, scores.narrow0(i * k, k).reshape({k, 1}), keep);  // (k', 1)
-    Tensor lv = gather_rows(ctx, lvl_all.reshape({k, 1}), keep);
-    if (cfg.score_thresh > 0) {
-      Tensor pass = score_indices(ctx, s, cfg.score_thresh, 0, /*inclusive=*/true);
-      b = gather_rows(ctx, b, pass);
-      s = gather_rows(ctx, s, pass);
-      lv = gather_rows(ctx, lv, pass);
-    }
-    seg_boxes.push_back(b);
-    seg_scores.push_back(s.reshape({s.size(0)}));
-    seg_lvls.push_back(lv.reshape({lv.size(0)}));
-    offsets.push_back(offsets.back() + b.size(0));
-  }
-  Tensor all_boxes = cat0(ctx, seg_boxes), all_scores = cat0(ctx, seg_scores);
-  SegmentedKeep kept = batched_nms_segments(ctx, all_boxes, all_scores, cat0(ctx, seg_lvls),
-                                            offsets, cfg.nms_thresh);
+  for (int64_t c : valid.counts) offsets.push_back(offsets.back() + c);
+  SegmentedKeep kept = batched_nms_segments(ctx, all_boxes, all_scores, all_lvls, offsets,
+                                            cfg.nms_thresh);
   int64_t at = 0;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t c = kept.counts[i];

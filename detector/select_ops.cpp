@@ -142,12 +142,31 @@ Tensor score_indices(Context& ctx, const Tensor& scores, double thr, int64_t fir
 }
 
 Tensor index_mod(Context& ctx, const Tensor& idx, int64_t m) {
-  DR_CHECK(idx.dtype() == DType::I64 && m > 0, "index_mod: needs int64 indices and m > 0");
-  // Small (<= detections candidates); done on the host for both backends.
-  Tensor h = ctx.to_host(idx);
-  Tensor out = Tensor::host({h.numel()}, DType::I64);
-  for (int64_t i = 0; i < h.numel(); ++i) out.data<int64_t>()[i] = h.data<int64_t>()[i] % m;
-  return ctx.to(out, idx.device());
+  DR_CHECK(idx.dtype() == DType::I64 && m > 0,
+           "index_mod: needs int64 indices and m > 0, got " << idx.str() << " and m = " << m);
+  Tensor out = ctx.empty_on(idx.device(), idx.shape(), DType::I64);
+  if (idx.is_cuda()) {
+    DR_IF_CUDA(kern::index_mod_cuda(out.data<int64_t>(), idx.data<int64_t>(), idx.numel(), m,
+                                    ctx.stream()));
+  } else {
+    kern::index_mod_cpu(out.data<int64_t>(), idx.data<int64_t>(), idx.numel(), m);
+  }
+  return out;
+}
+
+Tensor fill_columns(Context& ctx, const Tensor& x, int64_t ncols, double value) {
+  check_float("fill_columns", "x", x);
+  check_dim("fill_columns", "x", x, 2);
+  DR_CHECK(ncols >= 0 && ncols <= x.size(1),
+           "fill_columns: " << ncols << " columns of " << x.str());
+  if (x.is_cuda()) {
+    DR_IF_CUDA(kern::fill_columns_cuda(x.data<float>(), x.size(0), x.size(1), ncols, float(value),
+                                       ctx.stream()));
+  } else {
+    DR_DISPATCH_FLOAT(x.dtype(), T,
+                      kern::fill_columns_cpu<T>(x.data<T>(), x.size(0), x.size(1), ncols, T(value)));
+  }
+  return x;
 }
 
 }  // namespace dr

@@ -25,5 +25,8 @@ Tensor score_indices(Context& ctx, const Tensor& scores, double thr, int64_t fir
                      bool inclusive);
 // idx % m for int64 indices (flat (row, class) index -> class label).
 Tensor index_mod(Context& ctx, const Tensor& idx, int64_t m);
+// In place: columns [0, ncols) of x (rows, cols) set to value (e.g. the background
+// column's score to -inf so that a threshold filter never keeps it). Returns x.
+Tensor fill_columns(Context& ctx, const Tensor& x, int64_t ncols, double value);
 
 }  // namespace dr

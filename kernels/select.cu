@@ -44,6 +44,15 @@ __global__ void score_flags_kernel(uint8_t* flags, const float* x, int64_t n, in
   DR_GRID_LOOP(i, n) flags[i] = (i % cols) >= first_col && (inclusive ? x[i] >= thr : x[i] > thr);
 }
 
+__global__ void index_mod_kernel(int64_t* out, const int64_t* idx, int64_t n, int64_t m) {
+  DR_GRID_LOOP(i, n) out[i] = idx[i] % m;
+}
+
+__global__ void fill_columns_kernel(float* x, int64_t total, int64_t cols, int64_t ncols,
+                                    float value) {
+  DR_GRID_LOOP(o, total) x[(o / ncols) * cols + o % ncols] = value;  // o over (rows, ncols)
+}
+
 void permute_flatten_cuda(float* out, const float* x, int64_t n, int64_t a, int64_t c, int64_t h,
                           int64_t w, cudaStream_t s) {
   int64_t total = n * a * c * h * w;
@@ -84,6 +93,20 @@ void score_flags_cuda(uint8_t* flags, const float* x, int64_t n, int64_t cols, i
                       float thr, bool inclusive, cudaStream_t s) {
   if (n == 0) return;
   score_flags_kernel<<<blocks_for(n), kThreads, 0, s>>>(flags, x, n, cols, first_col, thr, inclusive);
+  CUDA_CHECK_LAUNCH(s);
+}
+
+void index_mod_cuda(int64_t* out, const int64_t* idx, int64_t n, int64_t m, cudaStream_t s) {
+  if (n == 0) return;
+  index_mod_kernel<<<blocks_for(n), kThreads, 0, s>>>(out, idx, n, m);
+  CUDA_CHECK_LAUNCH(s);
+}
+
+void fill_columns_cuda(float* x, int64_t rows, int64_t cols, int64_t ncols, float value,
+                       cudaStream_t s) {
+  const int64_t total = rows * ncols;
+  if (total == 0) return;
+  fill_columns_kernel<<<blocks_for(total), kThreads, 0, s>>>(x, total, cols, ncols, value);
   CUDA_CHECK_LAUNCH(s);
 }
 

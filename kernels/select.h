@@ -21,6 +21,10 @@ template <class T> void softmax_rows_cpu(T* y, const T* x, int64_t rows, int64_t
 template <class T>
 void score_flags_cpu(uint8_t* flags, const T* x, int64_t n, int64_t cols, int64_t first_col, T thr,
                      bool inclusive);
+// out[i] = idx[i] % m (flat (row, class) index -> class label)
+void index_mod_cpu(int64_t* out, const int64_t* idx, int64_t n, int64_t m);
+// x (rows, cols): columns [0, ncols) of every row set to value, in place
+template <class T> void fill_columns_cpu(T* x, int64_t rows, int64_t cols, int64_t ncols, T value);
 
 #if DR_CUDA
 void permute_flatten_cuda(float* out, const float* x, int64_t n, int64_t a, int64_t c, int64_t h,
@@ -33,6 +37,9 @@ void sigmoid_cuda(float* y, const float* x, int64_t n, cudaStream_t s);
 void softmax_rows_cuda(float* y, const float* x, int64_t rows, int64_t cols, cudaStream_t s);
 void score_flags_cuda(uint8_t* flags, const float* x, int64_t n, int64_t cols, int64_t first_col,
                       float thr, bool inclusive, cudaStream_t s);
+void index_mod_cuda(int64_t* out, const int64_t* idx, int64_t n, int64_t m, cudaStream_t s);
+void fill_columns_cuda(float* x, int64_t rows, int64_t cols, int64_t ncols, float value,
+                       cudaStream_t s);
 #endif
 
 }  // namespace dr::kern

@@ -45,13 +45,23 @@ void score_flags_cpu(uint8_t* flags, const T* x, int64_t n, int64_t cols, int64_
     flags[i] = (i % cols) >= first_col && (inclusive ? x[i] >= thr : x[i] > thr);
 }
 
+void index_mod_cpu(int64_t* out, const int64_t* idx, int64_t n, int64_t m) {
+  for (int64_t i = 0; i < n; ++i) out[i] = idx[i] % m;
+}
+
+template <class T> void fill_columns_cpu(T* x, int64_t rows, int64_t cols, int64_t ncols, T value) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < ncols; ++j) x[r * cols + j] = value;
+}
+
 #define DR_INST(T)                                                                               \
   template void permute_flatten_cpu<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t); \
   template void gather_rows_cpu<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,      \
                                    int64_t);                                                     \
   template void sigmoid_cpu<T>(T*, const T*, int64_t);                                           \
   template void softmax_rows_cpu<T>(T*, const T*, int64_t, int64_t);                             \
-  template void score_flags_cpu<T>(uint8_t*, const T*, int64_t, int64_t, int64_t, T, bool);
+  template void score_flags_cpu<T>(uint8_t*, const T*, int64_t, int64_t, int64_t, T, bool);      \
+  template void fill_columns_cpu<T>(T*, int64_t, int64_t, int64_t, T);
 DR_INST(float)
 DR_INST(double)
 #undef DR_INST

@@ -13,7 +13,8 @@ namespace dr {
 
 class Norm2d : public Module {
  public:
-  // kind: BatchNorm or FrozenBatchNorm (None is an error). eps applies to FrozenBatchNorm2d; BatchNorm2d keeps torch's 1e-5 and momentum 0.1.
+  // kind: BatchNorm or FrozenBatchNorm (None is an error). frozen_eps applies to
+  // FrozenBatchNorm2d; BatchNorm2d keeps torch's eps 1e-5 and momentum 0.1.
   Norm2d(Context& ctx, NormKind kind, int64_t channels, double frozen_eps = 1e-5);
   Tensor forward(Context& ctx, const Tensor& x);  // (N, C, H, W) -> (N, C, H, W)
   void train(bool on = true) override;

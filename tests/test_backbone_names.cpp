@@ -66,6 +66,16 @@ TEST_CASE("names: backbone matches torchvision's state_dict for v1, v2, v2 + res
   }
 }
 
+TEST_CASE("names: resnet34, resnet101 and resnext101_32x8d backbones match torchvision") {
+  Context ctx(Device::cpu(), 1);
+  for (std::string name : {"resnet34", "resnet101", "resnext101_32x8d"}) {
+    ModelConfig cfg;
+    cfg.backbone = name;
+    BackboneWithFPN bb(ctx, cfg.backbone_options());
+    check_same(our_names(bb, "backbone"), torchvision_names(name + "_backbone", "backbone."), name);
+  }
+}
+
 TEST_CASE("names: residual FPN keys are the wrapper's (backbone.fpn.fpn.*, backbone.fpn.res_blocks.*)") {
   Context ctx(Device::cpu(), 1);
   BackboneWithFPN bb(ctx, config_for("v2res").backbone_options());

@@ -5,6 +5,8 @@
   convert_weights.py OUT.bin --builder fasterrcnn_resnet50_fpn_v2 --num-classes 11 --seed 0
   convert_weights.py OUT.bin --pth model.pth            (a state_dict or a checkpoint dict)
   convert_weights.py OUT.bin --pth ckpt.pth --res-fpn --backbone resnet18
+  convert_weights.py OUT.bin --builder fasterrcnn_resnet50_fpn_v2 --weights COCO_V1 \
+      --res-fpn --num-classes 11 --fresh    (COCO v2 weights, new res blocks and predictor)
 
 --builder takes torchvision's builder names; without --weights the model gets
 torchvision's random init (seeded with --seed). --pth reads a state_dict or a checkpoint
@@ -39,11 +41,39 @@ def load_pth(path):
     return obj
 
 
-def checked_state_dict(sd, config, scope):
-    """Renamed, strictly verified state_dict in torchvision's own key order."""
+PREDICTOR = ("roi_heads.box_predictor.cls_score.", "roi_heads.box_predictor.bbox_pred.")
+
+
+def add_fresh(sd, model):
+    """--fresh: start a model that differs from the source in two known ways. A source
+    without the residual FPN gets its FPN moved under the wrapper (backbone.fpn.X ->
+    backbone.fpn.fpn.X) and freshly initialized res_blocks; a predictor of another class
+    count (COCO's 91 -> 11 digits) is freshly initialized. Returns (sd, fresh keys)."""
+    mine = model.state_dict()
+    wants_res = any(k.startswith("backbone.fpn.res_blocks.") for k in mine)
+    has_res = any(k.startswith("backbone.fpn.fpn.") for k in sd)
+    if wants_res and not has_res:
+        sd = {("backbone.fpn.fpn." + k[len("backbone.fpn."):]
+               if k.startswith("backbone.fpn.") else k): v for k, v in sd.items()}
+    fresh = []
+    for k, v in mine.items():
+        absent_res = k.startswith("backbone.fpn.res_blocks.") and k not in sd
+        other_classes = k.startswith(PREDICTOR) and k in sd and sd[k].shape != v.shape
+        if absent_res or other_classes:
+            sd[k] = v
+            fresh.append(k)
+    return sd, fresh
+
+
+def checked_state_dict(sd, config, scope, fresh=False):
+    """Renamed, strictly verified state_dict in torchvision's own key order, and the keys
+    that were freshly initialized (only with fresh=True, see add_fresh)."""
     sd = tv_models.legacy_renames(sd)
     model = tv_models.build_model(config)
     sd = tv_models.drop_frozen_num_batches(sd, model)
+    fresh_keys = []
+    if fresh:
+        sd, fresh_keys = add_fresh(sd, model)
     if scope == "backbone":
         sd = {k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")}
         target = model.backbone
@@ -52,19 +82,25 @@ def checked_state_dict(sd, config, scope):
     target.load_state_dict(sd, strict=True)  # raises listing missing/unexpected/mis-shaped
     out = target.state_dict()
     prefix = "backbone." if scope == "backbone" else ""
-    return [(prefix + k, v) for k, v in out.items()]
+    fresh_keys = [k for k in fresh_keys if k.startswith(prefix)]
+    return [(prefix + k, v) for k, v in out.items()], fresh_keys
 
 
-def write_flat(path, sd, config, scope, source):
+def write_flat(path, sd, config, scope, source, fresh_keys=()):
     meta = {"format": "digit-rcnn weights", "scope": scope,
             "config": tv_models.full_config(config), "source": source,
             "torchvision": __import__("torchvision").__version__}
+    if fresh_keys:
+        meta["fresh"] = list(fresh_keys)
     flatfile.write(path, sd, meta=meta)
 
 
-def convert_state_dict(path, sd, config, scope="model", source="state_dict"):
-    """Library entry point (the parity scripts use it): sd keyed like the whole model."""
-    write_flat(path, checked_state_dict(sd, config, scope), config, scope, source)
+def convert_state_dict(path, sd, config, scope="model", source="state_dict", fresh=False):
+    """Library entry point (the parity scripts use it): sd keyed like the whole model.
+    Returns the freshly initialized keys (fresh=True only)."""
+    out, fresh_keys = checked_state_dict(sd, config, scope, fresh)
+    write_flat(path, out, config, scope, source, fresh_keys)
+    return fresh_keys
 
 
 def main():
@@ -84,6 +120,9 @@ def main():
     p.add_argument("--min-size", type=int)
     p.add_argument("--max-size", type=int)
     p.add_argument("--scope", choices=["model", "backbone"], default="model")
+    p.add_argument("--fresh", action="store_true",
+                   help="initialize (seeded) what the source lacks for the requested config:\n"
+                        "residual FPN blocks, and a predictor of another class count")
     a = p.parse_args()
 
     overrides = {k: v for k, v in {
@@ -91,6 +130,7 @@ def main():
         "num_classes": a.num_classes, "trainable_layers": a.trainable_layers,
         "frozen_bn_eps": a.frozen_bn_eps, "min_size": a.min_size,
         "max_size": a.max_size}.items() if v is not None}
+    torch.manual_seed(a.seed)  # torchvision's init of anything not taken from the source
     if a.pth:
         sd = tv_models.legacy_renames(load_pth(a.pth))
         config = tv_models.infer_config(sd)
@@ -105,16 +145,18 @@ def main():
                            % ("_V2" if config["arch"] == "v2" else ""))
             tv = getattr(detection, a.builder)(weights=enum[a.weights])
             sd = tv.state_dict()
-            config["num_classes"] = int(sd["roi_heads.box_predictor.cls_score.weight"].shape[0])
+            if "num_classes" not in overrides:
+                config["num_classes"] = int(sd["roi_heads.box_predictor.cls_score.weight"].shape[0])
             if a.builder == "fasterrcnn_resnet50_fpn" and a.weights == "COCO_V1":
                 config["frozen_bn_eps"] = 0.0  # faster_rcnn.py: overwrite_eps(model, 0.0)
             source = f"{a.builder}(weights={a.weights})"
         else:
-            torch.manual_seed(a.seed)
             sd = tv_models.build_model(config).state_dict()
             source = f"{a.builder}(weights=None), seed {a.seed}"
-    convert_state_dict(a.out, sd, config, a.scope, source)
-    print(f"{a.out}: {len(sd)} tensors, config {json.dumps(tv_models.full_config(config))}")
+    fresh = convert_state_dict(a.out, sd, config, a.scope, source, a.fresh)
+    print(f"{a.out}: config {json.dumps(tv_models.full_config(config))}")
+    if fresh:
+        print(f"  freshly initialized (seed {a.seed}): {len(fresh)} tensors, e.g. {fresh[:3]}")
 
 
 if __name__ == "__main__":

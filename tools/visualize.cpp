@@ -132,7 +132,10 @@ int run(const Args& a) {
     VisItem item;
     item.header = im.file_name + "  truth " + truth[i];
     if (have_pred) {
-      item.header += "  pred " + pred[i];
+      // An untrained model can read 100 digits: keep the header one tile wide.
+      const std::string& p = pred[i];
+      item.header += "  pred " + (p.size() <= 12 ? p : p.substr(0, 10) + "..(" +
+                                                          std::to_string(p.size()) + ")");
       if (rep.outcomes[i].kind != ErrorKind::kCorrect)
         item.header += std::string("  ") + error_kind_name(rep.outcomes[i].kind);
     }

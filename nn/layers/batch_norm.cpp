@@ -4,8 +4,9 @@
 
 namespace dr {
 
-BatchNorm2d::BatchNorm2d(Context& ctx, int64_t c, double eps_, double momentum_, DType dtype)
-    : eps(eps_), momentum(momentum_) {
+// torch's reset_parameters / reset_running_stats: weight 1, bias 0, mean 0, var 1.
+static void init_norm(Context& ctx, int64_t c, DType dtype, Tensor& weight, Tensor& bias,
+                      Tensor& running_mean, Tensor& running_var) {
   weight = ctx.empty({c}, dtype);
   bias = ctx.empty({c}, dtype);
   running_mean = ctx.empty({c}, dtype);
@@ -14,6 +15,11 @@ BatchNorm2d::BatchNorm2d(Context& ctx, int64_t c, double eps_, double momentum_,
   init::constant(ctx, bias, 0.0);
   init::constant(ctx, running_mean, 0.0);
   init::constant(ctx, running_var, 1.0);
+}
+
+BatchNorm2d::BatchNorm2d(Context& ctx, int64_t c, double eps_, double momentum_, DType dtype)
+    : eps(eps_), momentum(momentum_) {
+  init_norm(ctx, c, dtype, weight, bias, running_mean, running_var);
   num_batches_tracked = Tensor::host_zeros({}, DType::I64);
   register_parameter("weight", weight);
   register_parameter("bias", bias);
@@ -43,14 +49,7 @@ Tensor BatchNorm2d::forward(Context& ctx, const Tensor& x) {
 FrozenBatchNorm2d::FrozenBatchNorm2d(Context& ctx, int64_t c, double eps_, DType dtype)
     : eps(eps_) {
   // torchvision registers all four as buffers: weight/bias are not parameters here.
-  weight = ctx.empty({c}, dtype);
-  bias = ctx.empty({c}, dtype);
-  running_mean = ctx.empty({c}, dtype);
-  running_var = ctx.empty({c}, dtype);
-  init::constant(ctx, weight, 1.0);
-  init::constant(ctx, bias, 0.0);
-  init::constant(ctx, running_mean, 0.0);
-  init::constant(ctx, running_var, 1.0);
+  init_norm(ctx, c, dtype, weight, bias, running_mean, running_var);
   register_buffer("weight", weight);
   register_buffer("bias", bias);
   register_buffer("running_mean", running_mean);

@@ -93,6 +93,10 @@ def main(out):
         for nc in (91, 11):
             model = tv_models.build_model(dict(cfg, num_classes=nc))
             meta["names"][f"{key}_{nc}"] = names(model)
+    # The other ResNet bodies, names only (v1 style; the norm layer's names are covered above).
+    for name in ("resnet34", "resnet101", "resnext101_32x8d"):
+        bb = tv_models.build_backbone({"arch": "v1", "backbone": name})
+        meta["names"][f"{name}_backbone"] = names(bb, "backbone.")
     # Which backbone parameters train, per trainable_layers (torchvision's freezing rule).
     for key in ("v1", "v2"):
         for tl in range(6):

@@ -9,18 +9,20 @@ logits, box regression, detections in resized coordinates) and the final detecti
 original image coordinates.
 
 Random weights give near-tied scores that make top-k and NMS order-unstable, so the
-class-dependent layers are scaled to separate them: the RPN objectness conv and the
-classifier get larger weights (their outputs spread over several units instead of a few
-hundredths), which keeps every stage's semantics while making the orders well defined.
+score layers are scaled to separate them: the RPN objectness conv and the classifier
+weights are multiplied so that their logits on these images have a standard deviation of
+a few units (instead of a few hundredths). The factor is measured per variant, so the
+sigmoid does not saturate to exact 1.0 ties either; every stage keeps its semantics and
+the orders become well defined.
 """
 import os
 import sys
 
 import torch
-from torch import nn
-from torchvision.ops import misc as misc_nn_ops
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+from backbone import randomize_norms  # noqa: E402  (random affine and running stats)
 import convert_weights  # noqa: E402
 import flatfile  # noqa: E402
 import tv_models  # noqa: E402
@@ -33,19 +35,19 @@ VARIANTS = {
 COMMON = {"num_classes": 11, "min_size": 96, "max_size": 160}
 
 
-def randomize(model, g):
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm2d, misc_nn_ops.FrozenBatchNorm2d)):
-            c = m.weight.shape[0]
-            with torch.no_grad():
-                m.weight.copy_(torch.rand(c, generator=g) * 0.5 + 0.5)
-                m.bias.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
-                m.running_mean.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
-                m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+def separate_scores(model, images, g):
+    """Scale the objectness and class-score layers to logits of std ~2 on these images."""
     with torch.no_grad():
-        model.rpn.head.cls_logits.weight.mul_(300.0)
-        model.roi_heads.box_predictor.cls_score.weight.mul_(40.0)
-        model.roi_heads.box_predictor.cls_score.bias.copy_(torch.randn(COMMON["num_classes"], generator=g))
+        il, _ = model.transform(images)
+        feats = model.backbone(il.tensors)
+        obj, _ = model.rpn.head(list(feats.values()))
+        std = torch.cat([o.flatten() for o in obj]).std()
+        model.rpn.head.cls_logits.weight.mul_(2.0 / std)
+        proposals, _ = model.rpn(il, feats)
+        rh = model.roi_heads
+        logits, _ = rh.box_predictor(rh.box_head(rh.box_roi_pool(feats, proposals, il.image_sizes)))
+        rh.box_predictor.cls_score.weight.mul_(2.0 / logits.std())
+        rh.box_predictor.cls_score.bias.copy_(torch.randn(COMMON["num_classes"], generator=g))
 
 
 def dump_variant(name, config, out_dir, tensors):
@@ -53,11 +55,12 @@ def dump_variant(name, config, out_dir, tensors):
     g = torch.Generator().manual_seed(2)
     cfg = dict(config, **COMMON)
     model = tv_models.build_model(cfg)
-    randomize(model, g)
+    randomize_norms(model, g)
     model.eval()
+    images = [torch.rand(3, 60, 90, generator=g), torch.rand(3, 85, 50, generator=g)]
+    separate_scores(model, images, g)
     convert_weights.convert_state_dict(os.path.join(out_dir, f"detector_{name}.weights.bin"),
                                        model.state_dict(), tv_models.full_config(cfg))
-    images = [torch.rand(3, 60, 90, generator=g), torch.rand(3, 85, 50, generator=g)]
     p = name + "."
     with torch.no_grad():
         il, _ = model.transform(images)
