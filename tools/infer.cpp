@@ -175,7 +175,7 @@ Decoded decode_batch(const std::vector<data::ImageRef>& refs, size_t begin, size
     try {
       d.images.push_back(data::read_image(refs[i].path));
       d.index.push_back(i);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // dr::Error from the decoder, or bad_alloc
       d.failed.emplace_back(i, e.what());
     }
   }
