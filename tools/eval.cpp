@@ -15,6 +15,7 @@
 #include "eval/pred_csv.h"
 #include "eval/sweep.h"
 #include "kernels/error.h"
+#include "tools/cli.h"
 
 using namespace dr::eval;
 
@@ -49,35 +50,20 @@ struct Args {
   int errors = 10;
 };
 
-double to_double(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  DR_CHECK(end && *end == '\0' && !v.empty(), flag << " needs a number, got \"" << v << "\"");
-  return d;
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string f = argv[i];
-    auto next = [&]() -> std::string {
-      DR_CHECK(i + 1 < argc, f << " needs a value");
-      return argv[++i];
-    };
-    if (f == "-h" || f == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (f == "--gt") a.gt = next();
-    else if (f == "--pred") a.pred = next();
-    else if (f == "--csv") a.csv = next();
-    else if (f == "--out") a.out = next();
-    else if (f == "--threshold") a.threshold = to_double(f, next());
-    else if (f == "--sweep") a.sweep = true;
-    else if (f == "--lo") a.lo = to_double(f, next());
-    else if (f == "--hi") a.hi = to_double(f, next());
-    else if (f == "--step") a.step = to_double(f, next());
-    else if (f == "--errors") a.errors = static_cast<int>(to_double(f, next()));
-    else DR_FAIL("unknown argument " << f << " (see --help)");
+  for (dr::cli::ArgWalker w(argc, argv, kUsage); w.next();) {
+    if (w.is("--gt")) a.gt = w.value();
+    else if (w.is("--pred")) a.pred = w.value();
+    else if (w.is("--csv")) a.csv = w.value();
+    else if (w.is("--out")) a.out = w.value();
+    else if (w.is("--threshold")) a.threshold = w.double_value();
+    else if (w.is("--sweep")) a.sweep = true;
+    else if (w.is("--lo")) a.lo = w.double_value();
+    else if (w.is("--hi")) a.hi = w.double_value();
+    else if (w.is("--step")) a.step = w.double_value();
+    else if (w.is("--errors")) a.errors = static_cast<int>(w.int_value(0));
+    else w.unknown();
   }
   DR_CHECK(!a.gt.empty(), "--gt is required (see --help)");
   DR_CHECK(!a.pred.empty() || !a.csv.empty(), "give --pred and/or --csv (see --help)");

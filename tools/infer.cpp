@@ -22,6 +22,7 @@
 #include "eval/pred_writer.h"
 #include "kernels/error.h"
 #include "nn/weights.h"
+#include "tools/cli.h"
 
 using namespace dr;
 
@@ -68,44 +69,23 @@ struct Args {
   bool quiet = false;
 };
 
-int64_t to_int(const std::string& flag, const std::string& v, int64_t lo) {
-  char* end = nullptr;
-  const long long n = std::strtoll(v.c_str(), &end, 10);
-  DR_CHECK(!v.empty() && end && *end == '\0' && n >= lo,
-           flag << " needs a whole number >= " << lo << ", got \"" << v << "\"");
-  return n;
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string f = argv[i];
-    auto next = [&]() -> std::string {
-      DR_CHECK(i + 1 < argc, f << " needs a value (see --help)");
-      return argv[++i];
-    };
-    if (f == "-h" || f == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (f == "--weights") a.weights = next();
-    else if (f == "--images") a.images = next();
-    else if (f == "--coco") a.coco = next();
-    else if (f == "--out") a.out = next();
-    else if (f == "--score-thresh") {
-      const std::string v = next();
-      char* end = nullptr;
-      a.score_thresh = std::strtod(v.c_str(), &end);
-      DR_CHECK(!v.empty() && *end == '\0' && std::isfinite(a.score_thresh),
-               f << " needs a number, got \"" << v << "\"");
-    } else if (f == "--batch-size") a.batch_size = static_cast<int>(to_int(f, next(), 1));
-    else if (f == "--min-size") a.min_size = static_cast<int>(to_int(f, next(), 1));
-    else if (f == "--max-size") a.max_size = static_cast<int>(to_int(f, next(), 1));
-    else if (f == "--threads") a.threads = static_cast<int>(to_int(f, next(), 1));
-    else if (f == "--limit") a.limit = to_int(f, next(), 1);
-    else if (f == "--device") a.device = next();
-    else if (f == "--on-error") a.on_error = next();
-    else if (f == "--quiet") a.quiet = true;
-    else DR_FAIL("unknown argument " << f << " (see --help)");
+  for (cli::ArgWalker w(argc, argv, kUsage); w.next();) {
+    if (w.is("--weights")) a.weights = w.value();
+    else if (w.is("--images")) a.images = w.value();
+    else if (w.is("--coco")) a.coco = w.value();
+    else if (w.is("--out")) a.out = w.value();
+    else if (w.is("--score-thresh")) a.score_thresh = w.double_value();
+    else if (w.is("--batch-size")) a.batch_size = static_cast<int>(w.int_value(1));
+    else if (w.is("--min-size")) a.min_size = static_cast<int>(w.int_value(1));
+    else if (w.is("--max-size")) a.max_size = static_cast<int>(w.int_value(1));
+    else if (w.is("--threads")) a.threads = static_cast<int>(w.int_value(1));
+    else if (w.is("--limit")) a.limit = w.int_value(1);
+    else if (w.is("--device")) a.device = w.value();
+    else if (w.is("--on-error")) a.on_error = w.value();
+    else if (w.is("--quiet")) a.quiet = true;
+    else w.unknown();
   }
   DR_CHECK(!a.weights.empty(), "--weights is required (see --help)");
   DR_CHECK(!a.images.empty() || !a.coco.empty(), "--images or --coco is required (see --help)");

@@ -12,6 +12,7 @@
 #include "eval/pred_csv.h"
 #include "eval/visualize.h"
 #include "kernels/error.h"
+#include "tools/cli.h"
 
 using namespace dr::eval;
 
@@ -38,41 +39,21 @@ struct Args {
   double threshold = 0.5;
 };
 
-int to_int(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  long x = std::strtol(v.c_str(), &end, 10);
-  DR_CHECK(!v.empty() && *end == '\0' && x >= 0, flag << " needs a count, got \"" << v << "\"");
-  return static_cast<int>(x);
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string f = argv[i];
-    auto next = [&]() -> std::string {
-      DR_CHECK(i + 1 < argc, f << " needs a value");
-      return argv[++i];
-    };
-    if (f == "-h" || f == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (f == "--gt") a.gt = next();
-    else if (f == "--images") a.images = next();
-    else if (f == "--pred") a.pred = next();
-    else if (f == "--csv") a.csv = next();
-    else if (f == "--out") a.out = next();
-    else if (f == "--grid") a.grid = next();
-    else if (f == "--ids") a.ids = next();
-    else if (f == "--worst") a.worst = to_int(f, next());
-    else if (f == "--first") a.first = to_int(f, next());
-    else if (f == "--cols") a.cols = std::max(1, to_int(f, next()));
-    else if (f == "--threshold") {
-      const std::string v = next();
-      char* end = nullptr;
-      a.threshold = std::strtod(v.c_str(), &end);
-      DR_CHECK(!v.empty() && *end == '\0', "--threshold needs a number, got \"" << v << "\"");
-    }
-    else DR_FAIL("unknown argument " << f << " (see --help)");
+  for (dr::cli::ArgWalker w(argc, argv, kUsage); w.next();) {
+    if (w.is("--gt")) a.gt = w.value();
+    else if (w.is("--images")) a.images = w.value();
+    else if (w.is("--pred")) a.pred = w.value();
+    else if (w.is("--csv")) a.csv = w.value();
+    else if (w.is("--out")) a.out = w.value();
+    else if (w.is("--grid")) a.grid = w.value();
+    else if (w.is("--ids")) a.ids = w.value();
+    else if (w.is("--worst")) a.worst = static_cast<int>(w.int_value(0));
+    else if (w.is("--first")) a.first = static_cast<int>(w.int_value(0));
+    else if (w.is("--cols")) a.cols = static_cast<int>(w.int_value(1));
+    else if (w.is("--threshold")) a.threshold = w.double_value();
+    else w.unknown();
   }
   DR_CHECK(!a.gt.empty() && !a.images.empty(), "--gt and --images are required (see --help)");
   DR_CHECK(!a.out.empty() || !a.grid.empty(), "give --out DIR and/or --grid FILE.png");
