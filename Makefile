@@ -66,7 +66,10 @@ DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
             python3-torchvision python3-numpy python3-pip fonts-dejavu-core fonts-liberation fonts-freefont-ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps info test test-only refs tools bench gpu-check demo clean help synth infer
+# Keep tool and bench objects (make would delete them as intermediates and rebuild each time).
+.SECONDARY:
+
+.PHONY: all deps info test refs tools bench gpu-check demo clean help synth infer
 all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 help:
