@@ -65,6 +65,8 @@ REF_PYTHON ?= /usr/bin/python3
 DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
             python3-torchvision python3-numpy python3-pip fonts-dejavu-core fonts-liberation fonts-freefont-ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# `make test` / `make gpu-check` build in parallel even when called without -j (CI).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 # Keep tool and bench objects (make would delete them as intermediates and rebuild each time).
 .SECONDARY:
@@ -129,12 +131,12 @@ tools: $(TOOL_BIN)
 # Tests: every doctest case; the reference dumps are produced by torch first.
 test: deps
 	@$(MAKE) --no-print-directory info
-	@$(MAKE) --no-print-directory $(TEST_BIN) $(TOOL_BIN) $(REF_OUT)
+	@$(MAKE) --no-print-directory -j$(NPROC) $(TEST_BIN) $(TOOL_BIN) $(REF_OUT)
 	DR_REF_DIR=$(BUILD)/ref DR_BIN_DIR=$(BUILD)/bin $(TEST_BIN) $(TEST_ARGS)
 
 # Only the CPU-vs-CUDA cases (named "gpu: ...") and the short benchmark.
 gpu-check: deps
-	@$(MAKE) --no-print-directory $(TEST_BIN) $(BENCH_BIN) $(REF_OUT)
+	@$(MAKE) --no-print-directory -j$(NPROC) $(TEST_BIN) $(BENCH_BIN) $(REF_OUT)
 	DR_REF_DIR=$(BUILD)/ref DR_REQUIRE_GPU=1 $(TEST_BIN) --test-case='gpu:*'
 	@for b in $(BENCH_BIN); do echo "== $$b --quick"; $$b --quick || exit 1; done
 
