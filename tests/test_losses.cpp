@@ -286,12 +286,14 @@ TEST_CASE("finite: count_nonfinite and all_finite on the CPU") {
     Tensor m = Tensor::host_from<double>({2}, {std::numeric_limits<double>::max(), -1e308});
     CHECK(all_finite(ctx, m));
     std::vector<int64_t> each =
-        count_nonfinite(ctx, {t, Tensor(), ctx.empty({0}, dt), Tensor::host_from<double>({1}, {nan})});
+        count_nonfinite(ctx, {t, Tensor(), ctx.empty({0}, dt),
+                              Tensor::host_from<double>({1}, {nan})});
     CHECK(each == std::vector<int64_t>{4, 0, 0, 1});
   }
   CHECK_THROWS_AS(count_nonfinite(ctx, Tensor::host({3}, DType::I64)), Error);
   // The losses' own NaN (an empty mean) is caught.
-  CHECK_FALSE(all_finite(ctx, binary_cross_entropy_with_logits(ctx, ctx.empty({0}), ctx.empty({0}))));
+  Tensor empty_mean = binary_cross_entropy_with_logits(ctx, ctx.empty({0}), ctx.empty({0}));
+  CHECK_FALSE(all_finite(ctx, empty_mean));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -320,7 +322,8 @@ LossInputs make_inputs(Context& cpu, int64_t k, int64_t p) {
   in.ce_x = test::random_tensor(cpu, {k, 11}, -5, 5);
   Tensor lu = test::random_tensor(cpu, {k}, 0, 11);
   std::vector<int64_t> labels;
-  for (int64_t i = 0; i < k; ++i) labels.push_back(std::min<int64_t>(10, int64_t(lu.data<float>()[i])));
+  for (int64_t i = 0; i < k; ++i)
+    labels.push_back(std::min<int64_t>(10, int64_t(lu.data<float>()[i])));
   in.ce_l = Tensor::host_from<int64_t>({k}, labels);
   in.gb_x = test::random_tensor(cpu, {k, 44});
   // Distinct rows: every third row, wrapped ((i * 3) % k repeats only if 3 divides k and
@@ -372,13 +375,17 @@ std::vector<Tensor> run_all(Context& ctx, const LossInputs& in) {
   return r;
 }
 
-const char* kNames[] = {"bce", "d bce", "smooth_l1", "d smooth_l1", "ce", "d ce", "gather", "d gather"};
+const char* kNames[] = {"bce", "d bce", "smooth_l1", "d smooth_l1",
+                        "ce",  "d ce",  "gather",    "d gather"};
 
 }  // namespace
 
 TEST_CASE("gpu: losses and gradients match the CPU (odd and empty sizes)") {
   Context cpu(Device::cpu(), 21), gpu(Device::cuda(0), 21);
-  for (auto [k, p] : std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {1, 1}, {255, 60}, {513, 171}, {5003, 1500}}) {
+  // (K, P): empty, one, and sizes that are not multiples of the 512-thread sum block.
+  const std::vector<std::pair<int64_t, int64_t>> sizes{
+      {0, 0}, {1, 1}, {255, 60}, {513, 171}, {5003, 1500}};
+  for (auto [k, p] : sizes) {
     LossInputs in = make_inputs(cpu, k, p);
     std::vector<Tensor> rc = run_all(cpu, in), rg = run_all(gpu, in);
     for (size_t i = 0; i < rc.size(); ++i) {
