@@ -306,6 +306,11 @@ TEST_CASE("optimizer: torch's hyper-parameter checks and skipped parameters") {
                          g.params.push_back({"w", nullptr});
                        })),
                        doctest::Contains("'w' appears more than once"), Error);
+  Tensor w_view = w.reshape({1, 5});  // same memory as w
+  CHECK_THROWS_WITH_AS(Optimizer(ctx, OptimizerKind::Adam, group([&](ParamGroup& g) {
+                         g.params.push_back({"w_view", &w_view});
+                       })),
+                       doctest::Contains("'w' and 'w_view' are the same tensor"), Error);
   CHECK_THROWS_AS(train::optimizer_kind_from_name("rmsprop"), Error);
 
   // lr starts at base_lr; an lr edited to an invalid value is caught by step().

@@ -35,6 +35,7 @@ const char* optimizer_kind_name(OptimizerKind kind) {
 Optimizer::Optimizer(Context& ctx, OptimizerKind kind, std::vector<ParamGroup> groups)
     : ctx_(ctx), kind_(kind), groups_(std::move(groups)) {
   std::set<std::string> names;
+  std::map<std::pair<const void*, size_t>, std::string> memory;  // (storage, offset) -> name
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     ParamGroup& g = groups_[gi];
     g.lr = g.base_lr;
@@ -51,6 +52,10 @@ Optimizer::Optimizer(Context& ctx, OptimizerKind kind, std::vector<ParamGroup> g
                                                 << ctx.device().str());
       DR_CHECK(!t->is_cuda() || t->dtype() == DType::F32,
                "optimizer: CUDA parameter '" << name << "' must be f32, is " << t->str());
+      // torch: "some parameters appear in more than one parameter group"
+      auto [it, fresh] = memory.emplace(std::make_pair(t->storage().get(), t->byte_offset()), name);
+      DR_CHECK(fresh, "optimizer: parameters '" << it->second << "' and '" << name
+                                                << "' are the same tensor");
     }
   }
 }
