@@ -118,11 +118,14 @@ class TorchPeer {
       dup2(from_child[1], 1);
       close(to_child[1]);
       close(from_child[0]);
-      std::vector<char*> argv = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>(script.c_str())};
+      // DR_PYTHON: the interpreter with torch (a lent GPU machine has CUDA torch elsewhere).
+      const char* env = std::getenv("DR_PYTHON");
+      const std::string python = env && *env ? env : "/usr/bin/python3";
+      std::vector<char*> argv = {const_cast<char*>(python.c_str()), const_cast<char*>(script.c_str())};
       for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
-      execv("/usr/bin/python3", argv.data());
-      std::printf("NOTORCH cannot run /usr/bin/python3\n");
+      execv(python.c_str(), argv.data());
+      std::printf("NOTORCH cannot run %s\n", python.c_str());
       std::fflush(stdout);
       _exit(127);
     }
@@ -298,17 +301,36 @@ int main(int argc, char** argv) {
     Context gpu(Device::cuda(0), 1);
     std::vector<Tensor> gimages;
     for (const Tensor& t : images) gimages.push_back(gpu.to(t, gpu.device()));
-    for (const std::string& v : variants) {
-      auto model = make_model(gpu, bench_config(v, post_nms), (dir / ("weights_" + v + ".bin")).string());
-      Runs runs;
-      int64_t dets = 0;
-      staged_forward(gpu, *model, gimages, runs.detections);  // warm-up (cuDNN algorithm choice)
-      // Stage times are not meaningful on the device (asynchronous); the totals are
-      // synchronized at the end of each forward.
-      for (int r = 0; r < reps * 5; ++r) runs.stages.push_back(staged_forward(gpu, *model, gimages, dets));
-      std::printf("%-4s %-6s %11.2f %11.2f %12s %12s %10s  (detections: %lld)\n", v.c_str(), "cuda",
-                  runs.best() / n_img, runs.median() / n_img, "-", "-", "-",
-                  (long long)runs.detections);
+    // torchvision on the same GPU, same weights and images, alternating with ours: "fp32"
+    // turns TF32 off in cuDNN and cuBLAS (our kernels use FP32 FMA math), "default" keeps
+    // torch's defaults (cuDNN convolutions in TF32).
+    for (const std::string mode : {"fp32", "default"}) {
+      TorchPeer tcuda(script, {dir.string(), std::to_string(threads), join(variants),
+                               join(size_strs), "cuda", mode});
+      for (const std::string& v : variants) {
+        auto model = make_model(gpu, bench_config(v, post_nms), (dir / ("weights_" + v + ".bin")).string());
+        Runs ours, theirs;
+        std::vector<double> stages;
+        int64_t dets = 0;
+        staged_forward(gpu, *model, gimages, ours.detections);  // warm-up (cuDNN algorithm choice)
+        tcuda.run(v, stages, theirs.detections);
+        // Stage times are not meaningful on the device (asynchronous); the totals are
+        // synchronized at the end of each forward.
+        for (int r = 0; r < reps * 5; ++r) {
+          ours.stages.push_back(staged_forward(gpu, *model, gimages, dets));
+          if (tcuda.run(v, stages, dets)) theirs.stages.push_back(stages);
+        }
+        std::printf("%-4s %-6s %11.2f %11.2f", v.c_str(), "cuda", ours.best() / n_img,
+                    ours.median() / n_img);
+        if (int(theirs.stages.size()) == reps * 5)
+          std::printf(" %12.2f %12.2f %9.2fx  (torch %s; detections: ours %lld, torch %lld)\n",
+                      theirs.best() / n_img, theirs.median() / n_img, ours.best() / theirs.best(),
+                      mode.c_str(), (long long)ours.detections, (long long)theirs.detections);
+        else
+          std::printf(" %12s %12s %10s  (detections: %lld)\n", "-", "-", "-",
+                      (long long)ours.detections);
+        std::fflush(stdout);
+      }
     }
   }
   fs::remove_all(dir);
