@@ -59,7 +59,7 @@ void Loader::stop_workers() {
   stop_ = false;
 }
 
-void Loader::start_epoch(int epoch) {
+void Loader::start_epoch(int epoch, size_t first_batch) {
   stop_workers();
   epoch_ = epoch;
   started_ = true;
@@ -68,8 +68,8 @@ void Loader::start_epoch(int epoch) {
   total_ = std::min(order_.size(), num_batches() * static_cast<size_t>(cfg_.batch_size));
   slots_.clear();
   for (size_t i = 0; i < total_; ++i) slots_.push_back(std::make_unique<Slot>());
-  next_claim_ = 0;
-  next_batch_ = 0;
+  next_batch_ = std::min(first_batch, num_batches());
+  next_claim_ = std::min(total_, next_batch_ * static_cast<size_t>(cfg_.batch_size));
   for (int w = 0; w < cfg_.workers; ++w) threads_.emplace_back([this] { worker_loop(); });
 }
 

@@ -62,8 +62,10 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Starts (or restarts) decoding epoch `epoch`; earlier unconsumed work is dropped.
-  void start_epoch(int epoch);
+  // Starts (or restarts) decoding epoch `epoch` at batch `first_batch` (a resumed run: the
+  // order is a pure function of seed and epoch, so the batches before it are skipped
+  // without decoding); earlier unconsumed work is dropped.
+  void start_epoch(int epoch, size_t first_batch = 0);
   // The next batch of the current epoch (start_epoch first); false when the epoch is
   // done. Errors raised by
   // a worker (a corrupt file) are rethrown here.

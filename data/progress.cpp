@@ -64,10 +64,10 @@ void Progress::draw(bool final) {
   bar.resize(width, '.');
   std::string eta = final ? "took " + fmt_time(elapsed_s())
                           : "ETA " + (r > 0 ? fmt_time((total_ - done_) / r) : std::string("?"));
-  std::fprintf(stderr, "%s%s [%s] %lld/%lld %5.1f%% %.1f %s/s %s%s", tty_ ? "\r" : "",
+  std::fprintf(stderr, "%s%s [%s] %lld/%lld %5.1f%% %.1f %s/s %s%s%s%s", tty_ ? "\r" : "",
                label_.c_str(), bar.c_str(), static_cast<long long>(done_),
                static_cast<long long>(total_), 100.0 * frac, r, unit_.c_str(), eta.c_str(),
-               tty_ ? (final ? "\x1b[K\n" : "\x1b[K") : "\n");
+               note_.empty() ? "" : "  ", note_.c_str(), tty_ ? (final ? "\x1b[K\n" : "\x1b[K") : "\n");
   std::fflush(stderr);
 }
 

@@ -15,12 +15,14 @@ class Progress {
   void tick(int64_t n = 1);
   void set(int64_t done);
   void finish();
+  // Text shown after the rate and ETA from the next redraw on (running losses, lr).
+  void set_note(std::string note) { note_ = std::move(note); }
   double elapsed_s() const;
   double rate() const;  // units per second so far
 
  private:
   void draw(bool final);
-  std::string label_, unit_;
+  std::string label_, unit_, note_;
   int64_t total_, done_ = 0;
   int last_decile_ = -1;
   bool tty_, finished_ = false;

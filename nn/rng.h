@@ -33,6 +33,10 @@ class Rng {
   int64_t randint(int64_t n) { return static_cast<int64_t>(next_u64() % static_cast<uint64_t>(n)); }
   // An independent child stream (e.g. one per image or per worker).
   Rng fork(uint64_t salt) { return Rng(next_u64() ^ (salt * 0xD1B54A32D192ED03ull)); }
+  // The whole generator state, for checkpoints: set_state(state()) continues the stream
+  // exactly where it was.
+  uint64_t state() const { return state_; }
+  void set_state(uint64_t state) { state_ = state; }
 
  private:
   uint64_t state_ = 0;
