@@ -23,6 +23,7 @@ template <class T> kern::CoderWeights<T> weights_of(const BoxCoder& c) {
 
 Tensor box_area(Context& ctx, const Tensor& boxes) {
   check_boxes("box_area", "boxes", boxes);
+  ctx.check_no_grad("box_area", {&boxes});
   const int64_t n = boxes.size(0);
   Tensor out = ctx.empty_on(boxes.device(), {n}, boxes.dtype());
   if (boxes.is_cuda()) {
@@ -37,6 +38,7 @@ Tensor box_iou(Context& ctx, const Tensor& boxes1, const Tensor& boxes2) {
   check_boxes("box_iou", "boxes1", boxes1);
   check_boxes("box_iou", "boxes2", boxes2);
   check_same_device("box_iou", boxes1, boxes2);
+  ctx.check_no_grad("box_iou", {&boxes1, &boxes2});
   DR_CHECK(boxes1.dtype() == boxes2.dtype(),
            "box_iou: dtypes differ: " << boxes1.str() << " vs " << boxes2.str());
   const int64_t n = boxes1.size(0), m = boxes2.size(0);
@@ -55,6 +57,7 @@ Tensor clip_boxes_to_image(Context& ctx, const Tensor& boxes, int64_t height, in
   check_float("clip_boxes_to_image", "boxes", boxes);
   DR_CHECK(boxes.dim() >= 1 && boxes.size(-1) == 4,
            "clip_boxes_to_image: boxes must be (..., 4), got " << boxes.str());
+  ctx.check_no_grad("clip_boxes_to_image", {&boxes});
   const int64_t n = boxes.numel() / 4;
   Tensor out = ctx.empty_on(boxes.device(), boxes.shape(), boxes.dtype());
   if (boxes.is_cuda()) {
@@ -69,6 +72,7 @@ Tensor clip_boxes_to_image(Context& ctx, const Tensor& boxes, int64_t height, in
 
 Tensor remove_small_boxes(Context& ctx, const Tensor& boxes, double min_size) {
   check_boxes("remove_small_boxes", "boxes", boxes);
+  ctx.check_no_grad("remove_small_boxes", {&boxes});
   const int64_t n = boxes.size(0);
   if (boxes.is_cuda()) {
 #if DR_CUDA
@@ -98,6 +102,7 @@ Tensor remove_small_boxes(Context& ctx, const Tensor& boxes, double min_size) {
 Tensor resize_boxes(Context& ctx, const Tensor& boxes, int64_t from_h, int64_t from_w,
                     int64_t to_h, int64_t to_w) {
   check_boxes("resize_boxes", "boxes", boxes);
+  ctx.check_no_grad("resize_boxes", {&boxes});
   DR_CHECK(from_h > 0 && from_w > 0, "resize_boxes: source size " << from_h << "x" << from_w);
   // torch.tensor(s, float32) / torch.tensor(s_orig, float32): f32 ratios whatever the box dtype.
   const float rh = float(to_h) / float(from_h), rw = float(to_w) / float(from_w);
@@ -117,6 +122,7 @@ Tensor BoxCoder::encode(Context& ctx, const Tensor& reference_boxes, const Tenso
   check_boxes("BoxCoder.encode", "reference_boxes", reference_boxes);
   check_boxes("BoxCoder.encode", "proposals", proposals);
   check_same_device("BoxCoder.encode", reference_boxes, proposals);
+  ctx.check_no_grad("BoxCoder.encode", {&reference_boxes, &proposals});
   DR_CHECK(reference_boxes.shape() == proposals.shape() &&
                reference_boxes.dtype() == proposals.dtype(),
            "BoxCoder.encode: reference_boxes " << reference_boxes.str() << " and proposals "
@@ -139,6 +145,8 @@ Tensor BoxCoder::decode(Context& ctx, const Tensor& rel_codes, const Tensor& box
   check_boxes("BoxCoder.decode", "boxes", boxes);
   check_float("BoxCoder.decode", "rel_codes", rel_codes);
   check_same_device("BoxCoder.decode", rel_codes, boxes);
+  // torchvision decodes pred_bbox_deltas.detach() (proposals carry no gradient).
+  ctx.check_no_grad("BoxCoder.decode", {&rel_codes, &boxes});
   const int64_t n = boxes.size(0);
   DR_CHECK(rel_codes.dim() == 2 && rel_codes.size(0) == n && rel_codes.size(1) % 4 == 0 &&
                rel_codes.dtype() == boxes.dtype(),

@@ -1,6 +1,7 @@
 // Box utilities of torchvision 0.14 ops/boxes.py and models/detection/_utils.py (BoxCoder),
 // on CPU (f32/f64) and CUDA (f32). Boxes are (x1, y1, x2, y2) rows. No autograd: box
-// targets and decoded proposals are not differentiated in Faster R-CNN.
+// targets and decoded proposals are not differentiated in Faster R-CNN, so every function
+// here throws when it meets a tensor requiring a gradient while recording.
 #pragma once
 #include <cmath>
 

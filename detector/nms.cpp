@@ -15,6 +15,7 @@ SegmentedKeep batched_nms_segments(Context& ctx, const Tensor& boxes, const Tens
   DR_CHECK(scores.dim() == 1 && scores.size(0) == k && scores.dtype() == boxes.dtype(),
            "nms: scores must be (" << k << ") like boxes " << boxes.str() << ", got " << scores.str());
   check_same_device("nms", boxes, scores);
+  ctx.check_no_grad("nms", {&boxes, &scores});
   if (idxs.defined()) {
     DR_CHECK(idxs.dim() == 1 && idxs.size(0) == k && idxs.dtype() == DType::I64,
              "batched_nms: idxs must be int64 (" << k << "), got " << idxs.str());

@@ -83,6 +83,8 @@ Tensor roi_align_levels(Context& ctx, const std::vector<Tensor>& features,
   DR_CHECK(rois.dim() == 2 && rois.size(1) == 5 && rois.dtype() == f0.dtype(),
            "roi_align: rois must be (K, 5) " << dtype_name(f0.dtype()) << ", got " << rois.str());
   check_same_device("roi_align", rois, f0);
+  // RoIs get no gradient (torchvision's roi_align backward returns none for them).
+  ctx.check_no_grad("roi_align (rois)", {&rois});
   DR_CHECK(!f0.is_cuda() || f0.dtype() == DType::F32, "roi_align: CUDA input must be f32");
   DR_CHECK(pooled_h > 0 && pooled_w > 0, "roi_align: output size " << pooled_h << "x" << pooled_w);
   if (features.size() > 1)
@@ -134,6 +136,7 @@ Tensor roi_align(Context& ctx, const Tensor& input, const Tensor& rois, int pool
 Tensor map_levels(Context& ctx, const Tensor& rois, const LevelMapperConfig& mapper) {
   check_float("map_levels", "rois", rois);
   DR_CHECK(rois.dim() == 2 && rois.size(1) == 5, "map_levels: rois must be (K, 5), got " << rois.str());
+  ctx.check_no_grad("map_levels", {&rois});
   const int nlev = mapper.k_max - mapper.k_min + 1;
   DR_CHECK(nlev >= 2 && nlev <= kern::kMaxRoiLevels,
            "map_levels: k_min " << mapper.k_min << ", k_max " << mapper.k_max);
@@ -158,6 +161,7 @@ Tensor map_levels(Context& ctx, const Tensor& rois, const LevelMapperConfig& map
 
 Tensor boxes_to_rois(Context& ctx, const std::vector<Tensor>& boxes) {
   DR_CHECK(!boxes.empty(), "boxes_to_rois: no images");
+  ctx.check_no_grad("boxes_to_rois", boxes);
   int64_t total = 0;
   for (const Tensor& b : boxes) {
     check_float("boxes_to_rois", "boxes", b);

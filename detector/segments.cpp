@@ -20,6 +20,7 @@ Tensor clip_boxes_segments(Context& ctx, const Tensor& boxes, const std::vector<
   check_float("clip_boxes_segments", "boxes", boxes);
   DR_CHECK((boxes.dim() == 2 || boxes.dim() == 3) && boxes.size(-1) == 4,
            "clip_boxes_segments: boxes must be (R, 4) or (R, C, 4), got " << boxes.str());
+  ctx.check_no_grad("clip_boxes_segments", {&boxes});
   const int64_t rows = boxes.size(0), per_row = boxes.dim() == 3 ? boxes.size(1) : 1;
   check_segment_offsets("clip_boxes_segments", offsets, rows);
   const int64_t segs = int64_t(offsets.size()) - 1;
@@ -56,6 +57,7 @@ SegmentedKeep filter_boxes_segments(Context& ctx, const Tensor& boxes, const Ten
   check_float("filter_boxes_segments", "boxes", boxes);
   DR_CHECK(boxes.dim() == 2 && boxes.size(1) == 4,
            "filter_boxes_segments: boxes must be (R, 4), got " << boxes.str());
+  ctx.check_no_grad("filter_boxes_segments", {&boxes, &scores});
   const int64_t n = boxes.size(0);
   if (scores.defined()) {
     DR_CHECK(scores.dim() == 1 && scores.size(0) == n && scores.dtype() == boxes.dtype(),

@@ -4,6 +4,7 @@
 #include "kernels/cuda_check.h"
 #include "kernels/select.h"
 #include "nn/dispatch.h"
+#include "nn/functional.h"
 
 namespace dr {
 
@@ -21,12 +22,41 @@ Tensor permute_flatten(Context& ctx, const Tensor& x, int64_t c) {
     DR_DISPATCH_FLOAT(x.dtype(), T,
                       kern::permute_flatten_cpu<T>(out.data<T>(), x.data<T>(), n, a, c, h, w));
   }
+  if (ctx.recording({&x})) {
+    out.set_requires_grad(true);
+    ctx.tape().push("permute_flatten", {out}, [&ctx, x, out, n, a, c, h, w]() {
+      Tensor dx = ctx.grad_buffer(x), dy = out.grad();
+      if (x.is_cuda()) {
+        DR_IF_CUDA(kern::permute_flatten_backward_cuda(dx.data<float>(), dy.data<float>(), n, a, c,
+                                                       h, w, ctx.stream()));
+        return;
+      }
+      DR_DISPATCH_FLOAT(x.dtype(), T,
+                        kern::permute_flatten_backward_cpu<T>(dx.data<T>(), dy.data<T>(), n, a, c,
+                                                              h, w));
+    });
+  }
   return out;
+}
+
+// Backward: scatter-add of dy into the selected rows of dx (kernels/select.cuh).
+static void gather_rows_backward(Context& ctx, const Tensor& dx, const Tensor& dy,
+                                 const Tensor& idx, int64_t b, int64_t r, int64_t k, int64_t d) {
+  if (dy.numel() == 0) return;
+  if (dx.is_cuda()) {
+    DR_IF_CUDA(kern::gather_rows_backward_cuda(dx.data<float>(), dy.data<float>(),
+                                               idx.data<int64_t>(), b, r, k, d, ctx.stream()));
+    return;
+  }
+  DR_DISPATCH_FLOAT(dx.dtype(), T,
+                    kern::gather_rows_backward_cpu<T>(dx.data<T>(), dy.data<T>(),
+                                                      idx.data<int64_t>(), b, r, k, d));
 }
 
 Tensor gather_rows(Context& ctx, const Tensor& x, const Tensor& idx) {
   DR_CHECK(idx.dtype() == DType::I64, "gather_rows: idx must be int64, got " << idx.str());
   check_same_device("gather_rows", x, idx);
+  ctx.check_no_grad("gather_rows", {&idx});
   const bool batched = idx.dim() == 2;
   DR_CHECK((batched && x.dim() >= 2 && x.size(0) == idx.size(0)) || (!batched && idx.dim() == 1),
            "gather_rows: x " << x.str() << " and idx " << idx.str() << " do not fit");
@@ -37,28 +67,37 @@ Tensor gather_rows(Context& ctx, const Tensor& x, const Tensor& idx) {
   Shape s = x.shape();
   s[batched ? 1 : 0] = k;
   Tensor out = ctx.empty_on(x.device(), s, x.dtype());
-  if (out.numel() == 0) return out;
-  if (x.is_cuda()) {
+  if (out.numel() > 0) {
+    if (x.is_cuda()) {
 #if DR_CUDA
-    if (x.dtype() == DType::I64)
-      kern::gather_rows_i64_cuda(out.data<int64_t>(), x.data<int64_t>(), idx.data<int64_t>(), b, r,
-                                 k, d, ctx.stream());
-    else
-      kern::gather_rows_cuda(out.data<float>(), x.data<float>(), idx.data<int64_t>(), b, r, k, d,
-                             ctx.stream());
+      if (x.dtype() == DType::I64)
+        kern::gather_rows_i64_cuda(out.data<int64_t>(), x.data<int64_t>(), idx.data<int64_t>(), b,
+                                   r, k, d, ctx.stream());
+      else
+        kern::gather_rows_cuda(out.data<float>(), x.data<float>(), idx.data<int64_t>(), b, r, k, d,
+                               ctx.stream());
 #else
-    DR_FAIL("gather_rows: CUDA tensor in a CPU-only build");
+      DR_FAIL("gather_rows: CUDA tensor in a CPU-only build");
 #endif
-    return out;
+    } else {
+      const int64_t* ip = idx.data<int64_t>();
+      for (int64_t i = 0; i < b * k; ++i)
+        DR_CHECK(ip[i] >= 0 && ip[i] < r,
+                 "gather_rows: index " << ip[i] << " out of range [0, " << r << ")");
+      if (x.dtype() == DType::I64) {
+        kern::gather_rows_cpu<int64_t>(out.data<int64_t>(), x.data<int64_t>(), ip, b, r, k, d);
+      } else {
+        DR_DISPATCH_FLOAT(x.dtype(), T,
+                          kern::gather_rows_cpu<T>(out.data<T>(), x.data<T>(), ip, b, r, k, d));
+      }
+    }
   }
-  const int64_t* ip = idx.data<int64_t>();
-  for (int64_t i = 0; i < b * k; ++i)
-    DR_CHECK(ip[i] >= 0 && ip[i] < r, "gather_rows: index " << ip[i] << " out of range [0, " << r
-                                                            << ")");
-  if (x.dtype() == DType::I64) {
-    kern::gather_rows_cpu<int64_t>(out.data<int64_t>(), x.data<int64_t>(), ip, b, r, k, d);
-  } else {
-    DR_DISPATCH_FLOAT(x.dtype(), T, kern::gather_rows_cpu<T>(out.data<T>(), x.data<T>(), ip, b, r, k, d));
+  if (ctx.recording({&x})) {
+    check_float("gather_rows", "x (requiring a gradient)", x);
+    out.set_requires_grad(true);
+    ctx.tape().push("gather_rows", {out}, [&ctx, x, idx, out, b, r, k, d]() {
+      gather_rows_backward(ctx, ctx.grad_buffer(x), out.grad(), idx, b, r, k, d);
+    });
   }
   return out;
 }
@@ -78,15 +117,32 @@ Tensor cat0(Context& ctx, const std::vector<Tensor>& parts) {
   s[0] = rows;
   Tensor out = ctx.empty_on(parts[0].device(), s, parts[0].dtype());
   int64_t at = 0;
+  bool record = false;
   for (const Tensor& p : parts) {
     if (p.size(0)) ctx.copy(out.narrow0(at, p.size(0)), p);
     at += p.size(0);
+    record = record || ctx.recording({&p});
+  }
+  if (record) {
+    check_float("cat0", "parts (requiring a gradient)", parts[0]);
+    out.set_requires_grad(true);
+    // Backward splits dy by rows: each part that needs one gets its slice added.
+    ctx.tape().push("cat0", {out}, [&ctx, parts, out]() {
+      Tensor dy = out.grad();
+      int64_t at = 0;
+      for (const Tensor& p : parts) {
+        if (p.requires_grad() && p.size(0))
+          accumulate(ctx, ctx.grad_buffer(p), dy.narrow0(at, p.size(0)));
+        at += p.size(0);
+      }
+    });
   }
   return out;
 }
 
 Tensor sigmoid(Context& ctx, const Tensor& x) {
   check_float("sigmoid", "x", x);
+  ctx.check_no_grad("sigmoid", {&x});
   Tensor y = ctx.empty_on(x.device(), x.shape(), x.dtype());
   if (x.is_cuda()) {
     DR_IF_CUDA(kern::sigmoid_cuda(y.data<float>(), x.data<float>(), x.numel(), ctx.stream()));
@@ -99,6 +155,7 @@ Tensor sigmoid(Context& ctx, const Tensor& x) {
 Tensor softmax_rows(Context& ctx, const Tensor& x) {
   check_float("softmax_rows", "x", x);
   check_dim("softmax_rows", "x", x, 2);
+  ctx.check_no_grad("softmax_rows", {&x});
   Tensor y = ctx.empty_on(x.device(), x.shape(), x.dtype());
   if (x.numel() == 0) return y;
   if (x.is_cuda()) {
@@ -115,6 +172,7 @@ Tensor score_indices(Context& ctx, const Tensor& scores, double thr, int64_t fir
                      bool inclusive) {
   check_float("score_indices", "scores", scores);
   check_dim("score_indices", "scores", scores, 2);
+  ctx.check_no_grad("score_indices", {&scores});
   const int64_t n = scores.numel(), cols = scores.size(1);
   if (scores.is_cuda()) {
 #if DR_CUDA
@@ -144,6 +202,7 @@ Tensor score_indices(Context& ctx, const Tensor& scores, double thr, int64_t fir
 Tensor index_mod(Context& ctx, const Tensor& idx, int64_t m) {
   DR_CHECK(idx.dtype() == DType::I64 && m > 0,
            "index_mod: needs int64 indices and m > 0, got " << idx.str() << " and m = " << m);
+  ctx.check_no_grad("index_mod", {&idx});
   Tensor out = ctx.empty_on(idx.device(), idx.shape(), DType::I64);
   if (idx.is_cuda()) {
     DR_IF_CUDA(kern::index_mod_cuda(out.data<int64_t>(), idx.data<int64_t>(), idx.numel(), m,
@@ -157,6 +216,7 @@ Tensor index_mod(Context& ctx, const Tensor& idx, int64_t m) {
 Tensor fill_columns(Context& ctx, const Tensor& x, int64_t ncols, double value) {
   check_float("fill_columns", "x", x);
   check_dim("fill_columns", "x", x, 2);
+  ctx.check_no_grad("fill_columns", {&x});
   DR_CHECK(ncols >= 0 && ncols <= x.size(1),
            "fill_columns: " << ncols << " columns of " << x.str());
   if (x.is_cuda()) {

@@ -12,6 +12,8 @@ Tensor top_n_per_level(Context& ctx, const Tensor& objectness,
                        const std::vector<int64_t>& num_anchors_per_level, int64_t pre_nms_top_n) {
   check_float("top_n_per_level", "objectness", objectness);
   check_dim("top_n_per_level", "objectness", objectness, 2);
+  // torchvision ranks objectness.detach() (filter_proposals).
+  ctx.check_no_grad("top_n_per_level", {&objectness});
   int64_t a = 0, ktot = 0;
   for (int64_t s : num_anchors_per_level) {
     DR_CHECK(s >= 0, "top_n_per_level: negative level size " << s);

@@ -26,6 +26,7 @@ ImageSize GeneralizedRCNNTransform::resized_size(int64_t h, int64_t w, int64_t m
 Tensor GeneralizedRCNNTransform::normalize(Context& ctx, const Tensor& image) const {
   check_float("GeneralizedRCNNTransform", "image", image);
   DR_CHECK(image.dim() == 3, "GeneralizedRCNNTransform: images must be (C, H, W), got " << image.str());
+  ctx.check_no_grad("GeneralizedRCNNTransform.normalize", {&image});  // inputs, not differentiated
   const int64_t c = image.size(0), hw = image.size(1) * image.size(2);
   DR_CHECK(c <= kern::kMaxImageChannels && size_t(c) == image_mean.size() &&
                image_mean.size() == image_std.size(),
@@ -56,6 +57,7 @@ Tensor GeneralizedRCNNTransform::normalize(Context& ctx, const Tensor& image) co
 
 Tensor GeneralizedRCNNTransform::batch_images(Context& ctx, const std::vector<Tensor>& images) const {
   DR_CHECK(!images.empty(), "GeneralizedRCNNTransform: no images");
+  ctx.check_no_grad("GeneralizedRCNNTransform.batch_images", images);
   int64_t c = images[0].size(0), h = 0, w = 0;
   for (const Tensor& im : images) {
     check_dim("GeneralizedRCNNTransform", "image", im, 3);

@@ -15,11 +15,17 @@ __global__ void permute_flatten_kernel(float* out, const float* x, int64_t total
 template <class T>
 __global__ void gather_rows_kernel(T* out, const T* x, const int64_t* idx, int64_t total,
                                    int64_t r, int64_t k, int64_t d) {
-  DR_GRID_LOOP(o, total) {
-    int64_t j = o % d, row = o / d;  // row = bi * k + ki
-    int64_t bi = row / k;
-    out[o] = x[(bi * r + idx[row]) * d + j];
-  }
+  DR_GRID_LOOP(o, total) out[o] = x[gather_rows_src(o, idx, r, k, d)];
+}
+
+__global__ void permute_flatten_backward_kernel(float* dx, const float* dy, int64_t total,
+                                                int64_t a, int64_t c, int64_t h, int64_t w) {
+  DR_GRID_LOOP(o, total) dx[permute_flatten_src(o, a, c, h, w)] += dy[o];
+}
+
+__global__ void gather_rows_backward_kernel(float* dx, const float* dy, const int64_t* idx,
+                                            int64_t total, int64_t r, int64_t k, int64_t d) {
+  DR_GRID_LOOP(o, total) atomicAdd(dx + gather_rows_src(o, idx, r, k, d), dy[o]);
 }
 
 __global__ void sigmoid_kernel(float* y, const float* x, int64_t n) {
@@ -74,6 +80,22 @@ void gather_rows_i64_cuda(int64_t* out, const int64_t* x, const int64_t* idx, in
   int64_t total = b * k * d;
   if (total == 0) return;
   gather_rows_kernel<int64_t><<<blocks_for(total), kThreads, 0, s>>>(out, x, idx, total, r, k, d);
+  CUDA_CHECK_LAUNCH(s);
+}
+
+void permute_flatten_backward_cuda(float* dx, const float* dy, int64_t n, int64_t a, int64_t c,
+                                   int64_t h, int64_t w, cudaStream_t s) {
+  int64_t total = n * a * c * h * w;
+  if (total == 0) return;
+  permute_flatten_backward_kernel<<<blocks_for(total), kThreads, 0, s>>>(dx, dy, total, a, c, h, w);
+  CUDA_CHECK_LAUNCH(s);
+}
+
+void gather_rows_backward_cuda(float* dx, const float* dy, const int64_t* idx, int64_t b,
+                               int64_t r, int64_t k, int64_t d, cudaStream_t s) {
+  int64_t total = b * k * d;
+  if (total == 0) return;
+  gather_rows_backward_kernel<<<blocks_for(total), kThreads, 0, s>>>(dx, dy, idx, total, r, k, d);
   CUDA_CHECK_LAUNCH(s);
 }
 

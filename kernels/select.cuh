@@ -9,7 +9,8 @@
 namespace dr::kern {
 
 // torchvision rpn.permute_and_flatten: x (N, A*C, H, W) viewed (N, A, C, H, W), permuted
-// to (N, H, W, A, C) and flattened to (N, H*W*A, C). For output element o, the input index.
+// to (N, H, W, A, C) and flattened to (N, H*W*A, C). For output element o, the input index
+// (a bijection, so backward dx[src(o)] += dy[o] needs no atomics).
 HD int64_t permute_flatten_src(int64_t o, int64_t a, int64_t c, int64_t h, int64_t w) {
   int64_t ci = o % c;
   int64_t r = o / c;
@@ -20,6 +21,15 @@ HD int64_t permute_flatten_src(int64_t o, int64_t a, int64_t c, int64_t h, int64
   int64_t yi = r % h;
   int64_t n = r / h;
   return (((n * a + ai) * c + ci) * h + yi) * w + xi;
+}
+
+// gather_rows: output element o of out (B, K, D) (o = (bi * K + ki) * D + j) reads
+// x (B, R, D) at row idx[bi * K + ki] of batch entry bi. Backward scatter-adds the other
+// way, dx[gather_rows_src(o)] += dy[o] (a row picked twice gets both gradients).
+HD int64_t gather_rows_src(int64_t o, const int64_t* idx, int64_t r, int64_t k, int64_t d) {
+  const int64_t j = o % d, row = o / d;  // row = bi * k + ki
+  const int64_t bi = row / k;
+  return (bi * r + idx[row]) * d + j;
 }
 
 // exp in the argument's own precision on host and device (a bare exp(float) on the host

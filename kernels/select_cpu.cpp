@@ -22,6 +22,20 @@ void gather_rows_cpu(T* out, const T* x, const int64_t* idx, int64_t b, int64_t 
     }
 }
 
+template <class T>
+void permute_flatten_backward_cpu(T* dx, const T* dy, int64_t n, int64_t a, int64_t c, int64_t h,
+                                  int64_t w) {
+  const int64_t total = n * a * c * h * w;
+  for (int64_t o = 0; o < total; ++o) dx[permute_flatten_src(o, a, c, h, w)] += dy[o];
+}
+
+template <class T>
+void gather_rows_backward_cpu(T* dx, const T* dy, const int64_t* idx, int64_t b, int64_t r,
+                              int64_t k, int64_t d) {
+  const int64_t total = b * k * d;
+  for (int64_t o = 0; o < total; ++o) dx[gather_rows_src(o, idx, r, k, d)] += dy[o];
+}
+
 template <class T> void sigmoid_cpu(T* y, const T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_elem(x[i]);
 }
@@ -58,6 +72,10 @@ template <class T> void fill_columns_cpu(T* x, int64_t rows, int64_t cols, int64
   template void permute_flatten_cpu<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t); \
   template void gather_rows_cpu<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t,      \
                                    int64_t);                                                     \
+  template void permute_flatten_backward_cpu<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, \
+                                                int64_t);                                        \
+  template void gather_rows_backward_cpu<T>(T*, const T*, const int64_t*, int64_t, int64_t,      \
+                                            int64_t, int64_t);                                   \
   template void sigmoid_cpu<T>(T*, const T*, int64_t);                                           \
   template void softmax_rows_cpu<T>(T*, const T*, int64_t, int64_t);                             \
   template void score_flags_cpu<T>(uint8_t*, const T*, int64_t, int64_t, int64_t, T, bool);      \

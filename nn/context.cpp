@@ -149,36 +149,93 @@ bool Context::recording(std::initializer_list<const Tensor*> inputs) const {
   return false;
 }
 
+void Context::check_no_grad(const char* op, std::initializer_list<const Tensor*> inputs) const {
+  if (!grad_enabled_) return;
+  int i = 0;
+  for (const Tensor* t : inputs) {
+    DR_CHECK(!(t && t->defined() && t->requires_grad()),
+             op << ": input " << i << " " << t->str() << " requires a gradient, but " << op
+                << " has no backward (it is not differentiated in Faster R-CNN); detach the "
+                   "input or run it with recording off");
+    ++i;
+  }
+}
+
+void Context::check_no_grad(const char* op, const std::vector<Tensor>& inputs) const {
+  if (!grad_enabled_) return;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    DR_CHECK(!(t.defined() && t.requires_grad()),
+             op << ": input " << i << " " << t.str() << " requires a gradient, but " << op
+                << " has no backward (it is not differentiated in Faster R-CNN); detach the "
+                   "input or run it with recording off");
+  }
+}
+
 Tensor Context::grad_buffer(const Tensor& t) {
   DR_CHECK(t.meta(), "grad_buffer on " << t.str() << ", which is not tracked by autograd");
-  if (!t.has_grad()) {
-    Tensor g = empty_on(t.device(), t.shape(), t.dtype());
+  GradMeta& m = *t.meta();
+  if (!m.grad_storage) {
+    // The whole base's gradient, even when t is a view of part of it.
+    Tensor g = empty_on(t.device(), {m.numel}, t.dtype());
     fill_zero(g);
-    t.meta()->grad_storage = g.storage();
-    t.meta()->grad_offset = 0;
+    m.grad_storage = g.storage();
+    m.grad_offset = 0;
   }
+  if (backward_touched_ &&
+      (backward_touched_->empty() || backward_touched_->back().lock() != t.meta()))
+    backward_touched_->push_back(t.meta());
   return t.grad();
 }
 
 void Context::backward(const Tensor& out, const Tensor& seed) {
   DR_CHECK(out.requires_grad(), "backward: " << out.str()
                                              << " does not require grad (was the tape recording?)");
-  Tensor g = grad_buffer(out);
   if (seed.defined()) {
     DR_CHECK(seed.numel() == out.numel() && seed.dtype() == out.dtype(),
              "backward: seed " << seed.str() << " does not match output " << out.str());
-    copy(g, seed);
   } else {
     DR_CHECK(out.numel() == 1, "backward: output " << out.str()
                                                    << " is not a scalar; pass a seed gradient");
-    Tensor one = Tensor::host({1}, out.dtype());
-    if (out.dtype() == DType::F64)
-      *one.data<double>() = 1.0;
-    else
-      *one.data<float>() = 1.0f;
-    copy(g, one);
   }
-  tape_.run_backward();
+  // Backward closures run ops (accumulate, reductions) that must not record.
+  GradModeGuard no_record(*this, false);
+  std::vector<std::weak_ptr<GradMeta>> touched;
+  backward_touched_ = &touched;
+  auto drop_touched = [&]() {
+    backward_touched_ = nullptr;
+    for (auto& w : touched) {
+      if (auto m = w.lock()) {
+        m->grad_storage.reset();
+        m->grad_offset = 0;
+      }
+    }
+    tape_.clear();
+  };
+  const std::string note =
+      " (backward failed: the tape was cleared and the gradients this backward() created or "
+      "wrote were dropped; zero_grad and run a new forward)";
+  try {
+    Tensor g = grad_buffer(out);
+    if (seed.defined()) {
+      copy(g, seed);
+    } else {
+      Tensor one = Tensor::host({1}, out.dtype());
+      if (out.dtype() == DType::F64)
+        *one.data<double>() = 1.0;
+      else
+        *one.data<float>() = 1.0f;
+      copy(g, one);
+    }
+    tape_.run_backward();
+  } catch (const std::exception& e) {
+    drop_touched();
+    throw Error(std::string(e.what()) + note);
+  } catch (...) {
+    drop_touched();
+    throw;
+  }
+  backward_touched_ = nullptr;
 }
 
 void Context::synchronize() {

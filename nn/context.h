@@ -6,6 +6,7 @@
 #include <memory>
 #include <typeindex>
 #include <unordered_map>
+#include <vector>
 
 #include "nn/allocator.h"
 #include "nn/rng.h"
@@ -41,7 +42,9 @@ class Context {
   Tensor empty_on(Device d, const Shape& shape, DType dtype);
 
   // Copies. to() returns t itself when it already lives on d. Device->host copies
-  // synchronize the stream so the host data is ready when they return.
+  // synchronize the stream so the host data is ready when they return. These move data
+  // and are not differentiated (like torch's detach().clone()): results have no autograd
+  // identity, whatever the source's.
   Tensor to(const Tensor& t, Device d);
   Tensor to_host(const Tensor& t) { return to(t, Device::cpu()); }
   Tensor clone(const Tensor& t);
@@ -49,13 +52,25 @@ class Context {
   void fill_zero(const Tensor& t);
 
   // ---- autograd ----
+  // The rule every op follows: an op that sees an input requiring a gradient while
+  // grad_enabled() either records its backward (recording() is true) or throws
+  // (check_no_grad), so a gradient is never dropped silently.
   bool grad_enabled() const { return grad_enabled_; }
   void set_grad_enabled(bool on) { grad_enabled_ = on; }
   // True when an op on these inputs must record its backward.
   bool recording(std::initializer_list<const Tensor*> inputs) const;
-  // The gradient buffer of t in t's shape, zero-filled on first use (backward kernels +=).
+  // For ops without a backward (box decoding, NMS, score filters, ...): throws
+  // "<op>: input <i> <tensor> requires a gradient, but <op> has no backward ..." when
+  // recording and any (defined) input requires a gradient. Null entries are skipped.
+  void check_no_grad(const char* op, std::initializer_list<const Tensor*> inputs) const;
+  void check_no_grad(const char* op, const std::vector<Tensor>& inputs) const;
+  // The gradient buffer of t in t's shape (for a view: its part of the base's buffer),
+  // zero-filled on first use (backward kernels +=).
   Tensor grad_buffer(const Tensor& t);
-  // Seeds d(out) = seed (ones for a scalar when seed is undefined) and runs the tape.
+  // Seeds d(out) = seed (ones for a scalar when seed is undefined) and runs the tape,
+  // with recording off. If a backward closure throws, the tape is cleared and every
+  // gradient buffer this call created or wrote (the seed's included) is dropped, so no
+  // half-accumulated gradient survives; the error names the op and says so.
   void backward(const Tensor& out, const Tensor& seed = Tensor());
 
   // Per-context state owned by a backend (e.g. cuDNN algorithm choice per shape),
@@ -83,6 +98,10 @@ class Context {
   Rng rng_;
   Tape tape_;
   bool grad_enabled_ = false;
+  // Identities whose gradient buffer grad_buffer() handed out during backward(), so a
+  // failing backward can drop them; null outside backward().
+  // Weak: a failing backward only needs to clear those still reachable.
+  std::vector<std::weak_ptr<GradMeta>>* backward_touched_ = nullptr;
   std::shared_ptr<CudaAllocator> allocator_;  // null on CPU
   std::unordered_map<std::type_index, std::shared_ptr<void>> caches_;
 #if DR_CUDA

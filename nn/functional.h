@@ -11,7 +11,8 @@ namespace dr {
 // ---- pointwise (nn/ops/pointwise.cpp) ----
 Tensor relu(Context& ctx, const Tensor& x, bool inplace = false);  // torch.relu / relu_
 Tensor add(Context& ctx, const Tensor& a, const Tensor& b);        // a + b, same shape
-// dst += alpha * src, no autograd (gradient accumulation, optimizers).
+// dst += alpha * src, no autograd (gradient accumulation, optimizers); throws when src
+// requires a gradient while recording.
 void accumulate(Context& ctx, const Tensor& dst, const Tensor& src, double alpha = 1.0);
 // (N, d1, d2, ...) -> (N, d1*d2*...): a view; gradients flow through the shared meta.
 Tensor flatten(const Tensor& x, int start_dim = 1);
@@ -50,7 +51,8 @@ Tensor max_pool2d(Context& ctx, const Tensor& x, int kernel, int stride, int pad
 // legacy nearest index rule; kernels/resample.cuh).
 Tensor upsample_nearest(Context& ctx, const Tensor& x, int64_t out_h, int64_t out_w);
 // torch.nn.functional.interpolate(mode="bilinear", align_corners=False, size=...):
-// forward only (image preprocessing); x (N, C, H, W) or (C, H, W). For torch's
+// forward only (image preprocessing; throws on an x requiring a gradient while
+// recording); x (N, C, H, W) or (C, H, W). For torch's
 // interpolate(scale_factor=s, recompute_scale_factor=True) (GeneralizedRCNNTransform), pass
 // out = floor(in * s) computed in double: torch then uses the scale in/out, as here.
 Tensor resize_bilinear(Context& ctx, const Tensor& x, int64_t out_h, int64_t out_w);

@@ -16,7 +16,7 @@ void Tape::run_backward() {
     if (any_grad) {
       try {
         e.backward();
-      } catch (const Error& err) {
+      } catch (const std::exception& err) {
         entries_.clear();
         throw Error(std::string("in backward of ") + e.op + ": " + err.what());
       }

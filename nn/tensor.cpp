@@ -165,6 +165,7 @@ Tensor Tensor::reshape(const Shape& shape) const {
            "reshape " << str() << " to " << shape_str(shape) << ": element counts differ");
   Tensor v(storage_, offset_, s, dtype_);
   v.meta_ = meta_;  // views share the autograd identity (see header)
+  v.view_offset_ = view_offset_;
   return v;
 }
 
@@ -174,19 +175,30 @@ Tensor Tensor::narrow0(int64_t start, int64_t length) const {
   Shape s = shape_;
   s[0] = length;
   int64_t row = numel_ / (shape_[0] ? shape_[0] : 1);
-  return Tensor(storage_, offset_ + static_cast<size_t>(start * row) * dtype_size(dtype_), s, dtype_);
+  Tensor v(storage_, offset_ + static_cast<size_t>(start * row) * dtype_size(dtype_), s, dtype_);
+  // A slice shares the base's identity: its gradient is rows [start, start + length) of
+  // the base's (the RPN slices per-image rows out of each level's head output).
+  v.meta_ = meta_;
+  v.view_offset_ = view_offset_ + start * row;
+  return v;
 }
 
 Tensor Tensor::detach() const { return Tensor(storage_, offset_, shape_, dtype_); }
 
 void Tensor::set_requires_grad(bool on) {
-  if (!meta_) meta_ = std::make_shared<GradMeta>();
+  if (!meta_) {
+    meta_ = std::make_shared<GradMeta>();
+    meta_->numel = numel_;  // this tensor becomes the base of a new identity
+    view_offset_ = 0;
+  }
   meta_->requires_grad = on;
 }
 
 Tensor Tensor::grad() const {
   if (!has_grad()) return Tensor();
-  return Tensor(meta_->grad_storage, meta_->grad_offset, shape_, dtype_);
+  return Tensor(meta_->grad_storage,
+                meta_->grad_offset + static_cast<size_t>(view_offset_) * dtype_size(dtype_), shape_,
+                dtype_);
 }
 
 void Tensor::zero_grad() {
@@ -199,7 +211,10 @@ void Tensor::zero_grad() {
 void Tensor::set_grad(const Tensor& g) {
   DR_CHECK(g.numel() == numel_ && g.dtype() == dtype_ && g.device() == device(),
            "set_grad: gradient " << g.str() << " does not match tensor " << str());
-  if (!meta_) meta_ = std::make_shared<GradMeta>();
+  if (!meta_) set_requires_grad(false);  // an identity of its own, not tracked by the tape
+  DR_CHECK(view_offset_ == 0 && meta_->numel == numel_,
+           "set_grad on " << str() << ", a view of part of a larger tensor ("
+                          << meta_->numel << " elements): set the base's gradient instead");
   meta_->grad_storage = g.storage();
   meta_->grad_offset = g.byte_offset();
 }

@@ -1,10 +1,12 @@
 // Tensor: a contiguous (row-major, NCHW for images) block of float32/float64/int32/
 // int64/uint8 on the CPU or one CUDA device, shared by reference like torch.Tensor.
 //
-// Views made with reshape() share storage *and* autograd metadata with their base, so a
-// gradient accumulated through a view lands in the base's gradient (all tensors are
-// contiguous, so a reshape of the gradient buffer is always valid). narrow0() slices
-// along dim 0 and starts a fresh autograd identity.
+// Views made with reshape() and narrow0() share storage *and* autograd metadata with
+// their base, so a gradient accumulated through a view lands in the base's gradient: the
+// gradient buffer always has the base's element count, and a view sees the part of it
+// at its own element offset (all tensors are contiguous, so a reshape or a dim-0 slice of
+// the gradient buffer is always valid). A view shares the identity its base has when the
+// view is made; detach() starts none.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -63,8 +65,9 @@ class Tensor;
 // Autograd identity of a tensor and its views: the accumulated gradient (stored in the
 // base shape) and whether the tape should track it.
 struct GradMeta {
-  std::shared_ptr<Storage> grad_storage;  // same dtype/device/numel as the tensor, or null
+  std::shared_ptr<Storage> grad_storage;  // same dtype/device as the tensor, `numel` elements, or null
   size_t grad_offset = 0;                 // byte offset of the gradient inside grad_storage
+  int64_t numel = 0;                      // elements of the base tensor (the gradient's size)
   bool requires_grad = false;
 };
 
@@ -102,9 +105,9 @@ class Tensor {
   template <class T>
   T item() const;  // CPU, one element
 
-  // Views (share storage). reshape accepts one -1.
+  // Views (share storage and the autograd identity). reshape accepts one -1.
   Tensor reshape(const Shape& shape) const;
-  Tensor narrow0(int64_t start, int64_t length) const;
+  Tensor narrow0(int64_t start, int64_t length) const;  // rows [start, start + length)
   Tensor detach() const;  // same storage, no autograd identity
 
   bool same_storage(const Tensor& o) const { return storage_ == o.storage_; }
@@ -114,12 +117,17 @@ class Tensor {
   // ---- autograd ----
   bool requires_grad() const { return meta_ && meta_->requires_grad; }
   void set_requires_grad(bool on);
-  // The accumulated gradient viewed in this tensor's shape, or undefined if none yet.
+  // The accumulated gradient of this tensor (its part of the base's gradient, in this
+  // tensor's shape), or undefined if none yet.
   Tensor grad() const;
   bool has_grad() const { return meta_ && meta_->grad_storage; }
-  void zero_grad();                       // drops the gradient buffer
-  void set_grad(const Tensor& g);         // replaces the gradient with (a copy-free alias of) g
+  // Drops the gradient buffer; on a view that is the whole base's gradient.
+  void zero_grad();
+  // Replaces the gradient with (a copy-free alias of) g; a view must cover its whole base.
+  void set_grad(const Tensor& g);
   const std::shared_ptr<GradMeta>& meta() const { return meta_; }
+  // Element offset of this view inside its base (and the base's gradient); 0 for a base.
+  int64_t grad_view_offset() const { return view_offset_; }
 
  private:
   std::shared_ptr<Storage> storage_;
@@ -128,6 +136,7 @@ class Tensor {
   int64_t numel_ = 0;
   DType dtype_ = DType::F32;
   std::shared_ptr<GradMeta> meta_;
+  int64_t view_offset_ = 0;  // elements from the start of the base (meaningful with meta_)
   friend class Context;
 };
 

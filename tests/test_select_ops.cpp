@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "detector/select_ops.h"
+#include "nn/functional.h"
 #include "tests/testing.h"
 
 using namespace dr;
@@ -250,4 +251,174 @@ TEST_CASE("gpu: select ops match the CPU (odd sizes, empty inputs)") {
   DR_CHECK_CLOSE(gpu, fill_columns(gpu, fg, 2, -5.0), fill_columns(cpu, f, 2, -5.0), 0, 0,
                  "fill_columns");
   fill_columns(gpu, up(cpu.empty({0, 11})), 1, 0.0);
+}
+
+// ---- autograd: permute_flatten, gather_rows and cat0 record their backward; the other
+// ops refuse inputs that need a gradient while recording. ----
+
+TEST_CASE("gradcheck: permute_flatten, gather_rows (unbatched, batched, repeated rows), cat0") {
+  Context ctx(Device::cpu(), 8);
+  Tensor x = test::random_tensor(ctx, {2, 6, 3, 2}, -1, 1, DType::F64);
+  x.set_requires_grad(true);
+  for (int64_t c : {int64_t(1), int64_t(2), int64_t(3)})
+    test::gradcheck([c](Context& cx, const std::vector<Tensor>& in) { return permute_flatten(cx, in[0], c); },
+                    {x}, "permute_flatten c=" + std::to_string(c));
+  // Row 3 picked twice and row 1 never: dx of row 3 is the sum, of row 1 zero.
+  Tensor rows = test::random_tensor(ctx, {5, 3}, -1, 1, DType::F64);
+  rows.set_requires_grad(true);
+  Tensor idx = Tensor::host_from<int64_t>({4}, {3, 0, 3, 4});
+  test::gradcheck([&](Context& cx, const std::vector<Tensor>& in) { return gather_rows(cx, in[0], idx); },
+                  {rows}, "gather_rows unbatched");
+  Tensor xb = test::random_tensor(ctx, {3, 4, 2, 2}, -1, 1, DType::F64);
+  xb.set_requires_grad(true);
+  Tensor ib = Tensor::host_from<int64_t>({3, 3}, {3, 0, 3, 1, 1, 1, 2, 3, 0});
+  test::gradcheck([&](Context& cx, const std::vector<Tensor>& in) { return gather_rows(cx, in[0], ib); },
+                  {xb}, "gather_rows batched");
+  // cat0 with an empty part and a part that needs no gradient between the two that do.
+  Tensor a = test::random_tensor(ctx, {2, 3}, -1, 1, DType::F64);
+  Tensor b = test::random_tensor(ctx, {3, 3}, -1, 1, DType::F64);
+  Tensor fixed = test::random_tensor(ctx, {1, 3}, -1, 1, DType::F64);
+  a.set_requires_grad(true);
+  b.set_requires_grad(true);
+  test::gradcheck(
+      [&](Context& cx, const std::vector<Tensor>& in) {
+        return cat0(cx, {in[0], cx.empty({0, 3}, DType::F64), fixed, in[1]});
+      },
+      {a, b}, "cat0");
+  {
+    GradModeGuard g(ctx, true);
+    Tensor y = cat0(ctx, {fixed, a, fixed});
+    REQUIRE(ctx.tape().size() == 1);
+    ctx.backward(y, Tensor::host_from<double>({4, 3}, std::vector<double>(12, 1.0)));
+    CHECK_FALSE(fixed.has_grad());  // needs none, gets none
+    CHECK(test::to_doubles(ctx, a.grad()) == std::vector<double>(6, 1.0));
+    a.zero_grad();
+  }
+}
+
+TEST_CASE("gradcheck: the RPN's per-image rows, x.reshape(..).narrow0(..) per level, then cat0") {
+  // rpn.cpp slices image i's rows out of each level's (N, HWA, C) head output and
+  // concatenates them image-major: the slices must pass gradient to the level tensors.
+  Context ctx(Device::cpu(), 9);
+  const int64_t n = 2, c = 2;
+  Tensor l0 = test::random_tensor(ctx, {n, 3 * c, 2, 3}, -1, 1, DType::F64);  // 18 anchors
+  Tensor l1 = test::random_tensor(ctx, {n, 3 * c, 1, 2}, -1, 1, DType::F64);  // 6 anchors
+  l0.set_requires_grad(true);
+  l1.set_requires_grad(true);
+  auto fn = [&](Context& cx, const std::vector<Tensor>& in) {
+    std::vector<Tensor> flat, parts;
+    for (const Tensor& l : in) flat.push_back(permute_flatten(cx, l, c));  // (N, HWA, C)
+    for (int64_t i = 0; i < n; ++i)
+      for (const Tensor& f : flat) {
+        const int64_t per = f.size(1);
+        parts.push_back(f.reshape({n * per, c}).narrow0(i * per, per));
+      }
+    return cat0(cx, parts).reshape({n, -1, c});
+  };
+  test::gradcheck(fn, {l0, l1}, "per-image rows of two levels");
+}
+
+TEST_CASE("tensor: narrow0 views share the base's gradient at their row offset") {
+  Context ctx;
+  Tensor x = Tensor::host_from<double>({4, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
+  x.set_requires_grad(true);
+  Tensor v = x.reshape({2, 4}).narrow0(1, 1).reshape({2, 2});  // elements 4..7 = rows 2..3 of x
+  CHECK(v.requires_grad());
+  CHECK(v.meta() == x.meta());
+  CHECK(v.grad_view_offset() == 4);
+  Tensor gv = ctx.grad_buffer(v);  // allocates the whole base's gradient
+  REQUIRE(x.has_grad());
+  CHECK(x.grad().shape() == Shape{4, 2});
+  CHECK(gv.shape() == Shape{2, 2});
+  CHECK(gv.data<double>() == x.grad().data<double>() + 4);
+  // A slice of a slice adds offsets; a detached slice has no identity.
+  CHECK(x.narrow0(1, 3).narrow0(1, 2).grad_view_offset() == 4);
+  CHECK_FALSE(x.narrow0(1, 1).detach().requires_grad());
+  // set_grad must replace the base's whole gradient, not part of it.
+  CHECK_THROWS_WITH_AS(v.set_grad(Tensor::host({2, 2}, DType::F64)),
+                       doctest::Contains("set the base's gradient"), Error);
+  // zero_grad on a view drops the base's buffer (one identity, one buffer).
+  v.zero_grad();
+  CHECK_FALSE(x.has_grad());
+  // A view of a tensor without identity that is then marked starts its own.
+  Tensor plain = Tensor::host({3, 2}, DType::F64);
+  Tensor s = plain.narrow0(1, 2);
+  s.set_requires_grad(true);
+  CHECK(s.grad_view_offset() == 0);
+  CHECK(ctx.grad_buffer(s).shape() == Shape{2, 2});
+  CHECK_FALSE(plain.requires_grad());
+}
+
+TEST_CASE("select: ops without a backward throw, naming themselves, on inputs needing a gradient") {
+  Context ctx(Device::cpu(), 10);
+  Tensor x = test::random_tensor(ctx, {3, 4});
+  x.set_requires_grad(true);
+  Tensor idx = Tensor::host_from<int64_t>({2}, {0, 2});
+  auto refused = [&](const std::string& op, const std::function<void()>& f) {
+    {
+      GradModeGuard on(ctx, true);
+      CHECK_THROWS_WITH_AS(f(), doctest::Contains((op + ": input").c_str()), Error);
+      CHECK_THROWS_WITH_AS(f(), doctest::Contains("has no backward"), Error);
+    }
+    GradModeGuard off(ctx, false);  // not recording: nothing to lose, the op runs
+    CHECK_NOTHROW(f());
+  };
+  refused("sigmoid", [&] { sigmoid(ctx, x); });
+  refused("softmax_rows", [&] { softmax_rows(ctx, x); });
+  refused("score_indices", [&] { score_indices(ctx, x, 0.5, 0, false); });
+  refused("fill_columns", [&] { fill_columns(ctx, x, 1, 0.0); });
+  Tensor li = Tensor::host_from<int64_t>({2}, {5, 7});
+  li.set_requires_grad(true);  // nonsense for an index, but must not pass silently
+  refused("index_mod", [&] { index_mod(ctx, li, 3); });
+  Tensor gi = Tensor::host_from<int64_t>({2}, {2, 1});
+  gi.set_requires_grad(true);
+  refused("gather_rows", [&] { gather_rows(ctx, x.detach(), gi); });
+  // The same ops on tensors that need no gradient run while recording.
+  GradModeGuard on(ctx, true);
+  CHECK_NOTHROW(sigmoid(ctx, x.detach()));
+  CHECK_NOTHROW(gather_rows(ctx, x.detach(), idx));
+  CHECK(ctx.tape().size() == 0);
+}
+
+TEST_CASE("gpu: permute_flatten, gather_rows and cat0 backward match the CPU") {
+  Context cpu(Device::cpu(), 11), gpu(Device::cuda(0), 11);
+  auto up = [&](const Tensor& t) { return gpu.to(t, gpu.device()); };
+  GradModeGuard gc(cpu, true), gg(gpu, true);
+  for (Shape s : {Shape{2, 15, 7, 5}, Shape{1, 3, 1, 1}, Shape{3, 9, 0, 4}}) {
+    Tensor x = test::random_tensor(cpu, s), xg = up(x);
+    x.set_requires_grad(true);
+    xg.set_requires_grad(true);
+    Tensor yc = permute_flatten(cpu, x, 3), yg = permute_flatten(gpu, xg, 3);
+    Tensor dy = test::random_tensor(cpu, yc.shape());
+    cpu.backward(yc, dy);
+    gpu.backward(yg, up(dy));
+    DR_CHECK_CLOSE(gpu, xg.grad(), x.grad(), 0, 0, "permute_flatten backward " + shape_str(s));
+  }
+  // gather_rows: many repeats (53 picks of 37 rows, 17 of 29 per batch entry) so atomicAdd
+  // sums several terms; their order differs from the CPU's, hence 1e-6.
+  Tensor x = test::random_tensor(cpu, {37, 5}), xg = up(x);
+  Tensor xb = test::random_tensor(cpu, {3, 29, 4}), xbg = up(xb);
+  for (Tensor* t : {&x, &xg, &xb, &xbg}) t->set_requires_grad(true);
+  Tensor idx = random_indices(cpu, {53}, 37), ib = random_indices(cpu, {3, 17}, 29);
+  Tensor yc = add(cpu, gather_rows(cpu, x, idx), gather_rows(cpu, x, idx));
+  Tensor yg = add(gpu, gather_rows(gpu, xg, up(idx)), gather_rows(gpu, xg, up(idx)));
+  Tensor dy = test::random_tensor(cpu, yc.shape());
+  cpu.backward(yc, dy);
+  gpu.backward(yg, up(dy));
+  DR_CHECK_CLOSE(gpu, xg.grad(), x.grad(), 1e-6, 1e-6, "gather_rows backward unbatched");
+  Tensor ybc = gather_rows(cpu, xb, ib), ybg = gather_rows(gpu, xbg, up(ib));
+  Tensor dyb = test::random_tensor(cpu, ybc.shape());
+  cpu.backward(ybc, dyb);
+  gpu.backward(ybg, up(dyb));
+  DR_CHECK_CLOSE(gpu, xbg.grad(), xb.grad(), 1e-6, 1e-6, "gather_rows backward batched");
+  // cat0 of slices of one base (the RPN pattern) plus an empty part.
+  Tensor base = test::random_tensor(cpu, {9, 7}), baseg = up(base);
+  base.set_requires_grad(true);
+  baseg.set_requires_grad(true);
+  Tensor cc = cat0(cpu, {base.narrow0(5, 4), cpu.empty({0, 7}), base.narrow0(0, 5), base.narrow0(2, 2)});
+  Tensor cg = cat0(gpu, {baseg.narrow0(5, 4), gpu.empty({0, 7}), baseg.narrow0(0, 5), baseg.narrow0(2, 2)});
+  Tensor dc = test::random_tensor(cpu, cc.shape());
+  cpu.backward(cc, dc);
+  gpu.backward(cg, up(dc));
+  DR_CHECK_CLOSE(gpu, baseg.grad(), base.grad(), 0, 0, "cat0 backward into slices");
 }

@@ -133,6 +133,7 @@ Tensor batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, const T
            op << ": running_mean and running_var must be given together");
   DR_CHECK(training || running_mean.defined(),
            op << ": eval mode needs running_mean and running_var");
+  ctx.check_no_grad("batch_norm2d (running statistics)", {&running_mean, &running_var});
   const int64_t count = d.N * d.HW;
   // torch.nn.functional._verify_batch_size: the unbiased variance needs two values.
   DR_CHECK(!training || count > 1, op << ": expected more than 1 value per channel when "
@@ -211,6 +212,8 @@ Tensor frozen_batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, 
   Tensor y = ctx.empty_like(x);
   affine(ctx, y, x, scale, shift, d);
   // The four tensors are buffers in torchvision: only x gets a gradient.
+  ctx.check_no_grad("frozen_batch_norm2d (weight, bias, running_mean, running_var)",
+                    {&weight, &bias, &running_mean, &running_var});
   if (ctx.recording({&x})) {
     y.set_requires_grad(true);
     ctx.tape().push("frozen_batch_norm2d", {y}, [&ctx, x, scale, d, y]() {

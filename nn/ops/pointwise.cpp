@@ -10,6 +10,8 @@ void accumulate(Context& ctx, const Tensor& dst, const Tensor& src, double alpha
            "accumulate: destination " << dst.str() << " and source " << src.str() << " differ");
   check_same_device("accumulate", dst, src);
   check_float("accumulate", "dst", dst);
+  // Not differentiated: a src that needs a gradient would lose it here.
+  ctx.check_no_grad("accumulate", {&src});
   if (dst.is_cuda()) {
     DR_IF_CUDA(kern::accumulate_cuda(dst.data<float>(), src.data<float>(), float(alpha),
                                      dst.numel(), ctx.stream()));

@@ -57,6 +57,7 @@ Tensor resize_bilinear(Context& ctx, const Tensor& x, int64_t out_h, int64_t out
   DR_CHECK(x.dim() == 4 || x.dim() == 3,
            "resize_bilinear: input must be (N, C, H, W) or (C, H, W), got " << x.str());
   check_resample("resize_bilinear", x, out_h, out_w);
+  ctx.check_no_grad("resize_bilinear", {&x});  // forward only (image preprocessing)
   const int64_t H = x.size(-2), W = x.size(-1), NC = x.numel() / (H * W);
   Shape out_shape = x.shape();
   out_shape[x.dim() - 2] = out_h;

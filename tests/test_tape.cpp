@@ -1,0 +1,169 @@
+// The autograd tape as a training step uses it: no op drops a gradient silently, a
+// failing backward leaves no half-accumulated gradient behind, backward does not record.
+// (Per-op gradients are checked by finite differences beside each op's own tests.)
+#include <functional>
+#include <new>
+#include <string>
+
+#include "detector/boxes.h"
+#include "detector/nms.h"
+#include "detector/roi_align.h"
+#include "detector/segments.h"
+#include "detector/topk.h"
+#include "detector/transform.h"
+#include "nn/functional.h"
+#include "tests/testing.h"
+
+using namespace dr;
+
+TEST_CASE("tape: every op without a backward refuses an input needing a gradient while recording") {
+  Context ctx(Device::cpu(), 21);
+  Tensor boxes = Tensor::host_from<float>({2, 4}, {0, 0, 10, 10, 2, 2, 8, 9});
+  Tensor scores = Tensor::host_from<float>({2}, {0.9f, 0.4f});
+  Tensor rois = Tensor::host_from<float>({1, 5}, {0, 1, 1, 6, 6});
+  Tensor feat = test::random_tensor(ctx, {1, 2, 8, 8});
+  Tensor image = test::random_tensor(ctx, {3, 5, 6}, 0, 1);
+  Tensor c4 = Tensor::host_from<float>({4}, {1, 1, 1, 1});
+  BoxCoder coder;
+  GeneralizedRCNNTransform tr;
+  tr.min_sizes = {10};
+  tr.max_size = 20;
+  // Each entry: op name as the error names it, the call, the tensor to mark.
+  struct Case {
+    std::string op;
+    Tensor* marked;
+    std::function<void()> call;
+  };
+  std::vector<Case> cases = {
+      {"box_area", &boxes, [&] { box_area(ctx, boxes); }},
+      {"box_iou", &boxes, [&] { box_iou(ctx, boxes, boxes); }},
+      {"clip_boxes_to_image", &boxes, [&] { clip_boxes_to_image(ctx, boxes, 5, 5); }},
+      {"remove_small_boxes", &boxes, [&] { remove_small_boxes(ctx, boxes, 1.0); }},
+      {"resize_boxes", &boxes, [&] { resize_boxes(ctx, boxes, 10, 10, 20, 20); }},
+      {"BoxCoder.encode", &boxes, [&] { coder.encode(ctx, boxes, boxes); }},
+      {"BoxCoder.decode", &boxes, [&] { coder.decode(ctx, boxes, boxes); }},
+      {"clip_boxes_segments", &boxes, [&] { clip_boxes_segments(ctx, boxes, {0, 2}, {{5, 5}}); }},
+      {"filter_boxes_segments", &scores,
+       [&] { filter_boxes_segments(ctx, boxes, scores, {0, 2}, 0.1, 0.5, false); }},
+      {"nms", &scores, [&] { nms(ctx, boxes, scores, 0.5); }},
+      {"top_n_per_level", &scores,
+       [&] { top_n_per_level(ctx, scores.reshape({1, 2}), {2}, 1); }},
+      {"map_levels", &rois, [&] { map_levels(ctx, rois, LevelMapperConfig{}); }},
+      {"roi_align (rois)", &rois, [&] { roi_align(ctx, feat, rois, 2, 2, 1.0, 2); }},
+      {"boxes_to_rois", &boxes, [&] { boxes_to_rois(ctx, {boxes}); }},
+      {"resize_bilinear", &feat, [&] { resize_bilinear(ctx, feat, 4, 4); }},
+      {"accumulate", &c4, [&] { accumulate(ctx, Tensor::host_zeros({4}), c4); }},
+      {"frozen_batch_norm2d (weight, bias, running_mean, running_var)", &c4,
+       [&] {
+         Tensor x = test::random_tensor(ctx, {1, 4, 2, 2});
+         frozen_batch_norm2d(ctx, x, c4, c4, c4, c4);
+       }},
+      {"batch_norm2d (running statistics)", &c4,
+       [&] {
+         Tensor x = test::random_tensor(ctx, {2, 4, 2, 2});
+         batch_norm2d(ctx, x, Tensor(), Tensor(), c4, c4, true);
+       }},
+      {"GeneralizedRCNNTransform.normalize", &image, [&] { tr.forward(ctx, {image}); }},
+  };
+  for (Case& c : cases) {
+    CAPTURE(c.op);
+    c.marked->set_requires_grad(true);
+    {
+      GradModeGuard on(ctx, true);
+      CHECK_THROWS_WITH_AS(c.call(), doctest::Contains((c.op + ": input").c_str()), Error);
+    }
+    CHECK_NOTHROW(c.call());  // not recording: nothing can be lost
+    c.marked->set_requires_grad(false);
+    GradModeGuard on(ctx, true);
+    CHECK_NOTHROW(c.call());  // recording, but nothing needs a gradient
+  }
+  CHECK(ctx.tape().size() == 0);
+}
+
+TEST_CASE("tape: backward closures run with recording off") {
+  Context ctx;
+  Tensor x = Tensor::host_from<double>({2}, {1, 2});
+  x.set_requires_grad(true);
+  GradModeGuard on(ctx, true);
+  Tensor y = relu(ctx, x);
+  bool seen = true;
+  Tensor z = add(ctx, y, y);
+  // An identity op by hand: w = z, whose backward notes the mode and passes dw on to z.
+  Tensor w = ctx.clone(z);
+  w.set_requires_grad(true);
+  ctx.tape().push("probe", {w}, [&] {
+    seen = ctx.grad_enabled();
+    accumulate(ctx, ctx.grad_buffer(z), w.grad());
+  });
+  ctx.backward(w, Tensor::host_from<double>({2}, {1, 1}));
+  CHECK_FALSE(seen);
+  CHECK(ctx.grad_enabled());  // restored after backward
+  CHECK(test::to_doubles(ctx, x.grad()) == std::vector<double>{2, 2});
+}
+
+TEST_CASE("tape: a backward that throws midway leaves no gradient it created or wrote") {
+  Context ctx;
+  // a, b, c, d are leaves. Forward (recording): s = a + b; t = "explode"(s); out = t + c.
+  // d had a gradient from an earlier step and is not on this tape.
+  auto leaf = [](std::vector<double> v) {
+    Tensor t = Tensor::host_from<double>({int64_t(v.size())}, v);
+    t.set_requires_grad(true);
+    return t;
+  };
+  Tensor a = leaf({1, 2}), b = leaf({3, 4}), c = leaf({5, 6}), d = leaf({7, 8});
+  ctx.grad_buffer(d).data<double>()[0] = 42;
+  Tensor cprev = ctx.grad_buffer(c);  // c too had a gradient from an earlier step
+  cprev.data<double>()[1] = 1;
+  Tensor out;
+  {
+    GradModeGuard on(ctx, true);
+    Tensor s = add(ctx, a, b);
+    Tensor t = ctx.empty_like(s);
+    t.set_requires_grad(true);
+    // Writes part of a's gradient, then fails: the half-done state must not survive.
+    ctx.tape().push("explode", {t}, [&ctx, a]() {
+      ctx.grad_buffer(a).data<double>()[0] += 1;
+      DR_FAIL("boom");
+    });
+    out = add(ctx, t, c);
+    REQUIRE(ctx.tape().size() == 3);
+  }
+  try {
+    ctx.backward(out, Tensor::host_from<double>({2}, {1, 1}));
+    FAIL("backward should have thrown");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("in backward of explode") != std::string::npos);
+    CHECK(msg.find("boom") != std::string::npos);
+    CHECK(msg.find("tape was cleared") != std::string::npos);
+    CHECK(msg.find("dropped") != std::string::npos);
+  }
+  CHECK(ctx.tape().size() == 0);
+  CHECK_FALSE(a.has_grad());    // created and half written by the failing closure
+  CHECK_FALSE(c.has_grad());    // written (+=) by "add" before the failure
+  CHECK_FALSE(out.has_grad());  // the seed
+  CHECK_FALSE(b.has_grad());    // never reached
+  REQUIRE(d.has_grad());        // untouched by this backward: kept
+  CHECK(d.grad().data<double>()[0] == 42);
+  // The context is usable again: a new forward and backward work.
+  GradModeGuard on(ctx, true);
+  Tensor y = add(ctx, a, b);
+  ctx.backward(y, Tensor::host_from<double>({2}, {1, 1}));
+  CHECK(test::to_doubles(ctx, a.grad()) == std::vector<double>{1, 1});
+}
+
+TEST_CASE("tape: a non-dr exception in a closure is reported and cleaned up the same way") {
+  Context ctx;
+  Tensor x = Tensor::host_from<double>({1}, {1});
+  x.set_requires_grad(true);
+  Tensor y;
+  {
+    GradModeGuard on(ctx, true);
+    y = relu(ctx, x);
+    ctx.tape().push("bad_alloc", {y}, [] { throw std::bad_alloc(); });
+  }
+  CHECK_THROWS_WITH_AS(ctx.backward(y), doctest::Contains("in backward of bad_alloc"), Error);
+  CHECK(ctx.tape().size() == 0);
+  CHECK_FALSE(y.has_grad());
+  CHECK_FALSE(x.has_grad());
+}
