@@ -72,7 +72,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Keep tool and bench objects (make would delete them as intermediates and rebuild each time).
 .SECONDARY:
 
-.PHONY: all deps info test refs tools bench gpu-check demo clean help synth infer
+.PHONY: all deps info test refs tools bench gpu-check demo clean help synth infer train finetune sweep
 all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 help:
@@ -83,7 +83,10 @@ help:
 	@echo "make bench      run the benchmarks (ratios against torch measured in the same run)"
 	@echo "make demo       the main job end to end on the built-in synthetic data"
 	@echo "make synth      synthetic house numbers: SYNTH_OUT/train(.json) + valid(.json) (docs/DATA.md)"
-	@echo "make infer      WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [INFER_ARGS=...]: pred.json + pred.csv (docs/INFER.md)"
+	@echo "make infer      WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [THRESH=0.5] [INFER_ARGS=...]: pred.json + pred.csv (docs/INFER.md)"
+	@echo "make train      [RECIPE=configs/digit_cpu.json] [OUT=dir] [TRAIN_JSON=.. VALID_JSON=..] [RESUME=1] [TRAIN_ARGS=...] (docs/TRAIN.md)"
+	@echo "make finetune   WEIGHTS=w.bin [RECIPE=configs/seed000_finetune.json] [OUT=dir] ...: train starting from a weight file"
+	@echo "make sweep      [RUN=dir | WEIGHTS=w.bin] [VALID_JSON=..]: score-threshold sweep on the validation set, best threshold by accuracy"
 	@echo "options: GPU=0|1 (default: 1 when nvcc exists), CUDA_ARCHS='80 90', OPT=-O2, DEBUG_SYNC=1"
 
 info:
@@ -152,7 +155,7 @@ gpu-check: deps
 	DR_REF_DIR=$(BUILD)/ref DR_REQUIRE_GPU=1 $(TEST_BIN) --test-case='gpu:*'
 	@for b in $(BENCH_BIN); do echo "== $$b --quick"; $$b --quick || exit 1; done
 
-# Until training exists, the demo runs every stage that does exist (tools/demo.sh says so).
+# Synthetic data -> train the digit_cpu recipe on the CPU -> infer -> eval -> plots (tools/demo.sh).
 demo: deps
 	@$(MAKE) --no-print-directory $(TOOL_BIN)
 	BIN=$(BUILD)/bin bash tools/demo.sh
@@ -172,7 +175,39 @@ synth: $(BUILD)/bin/synth
 infer: $(BUILD)/bin/infer
 	@if [ -z "$(WEIGHTS)" ] || [ -z "$(OUT)" ] || [ -z "$(IMAGES)$(COCO)" ]; then \
 	  echo "usage: make infer WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [INFER_ARGS='--score-thresh 0.7']"; exit 2; fi
-	$(BUILD)/bin/infer --weights "$(WEIGHTS)" $(if $(IMAGES),--images "$(IMAGES)") $(if $(COCO),--coco "$(COCO)") --out "$(OUT)" $(INFER_ARGS)
+	$(BUILD)/bin/infer --weights "$(WEIGHTS)" $(if $(IMAGES),--images "$(IMAGES)") $(if $(COCO),--coco "$(COCO)") --out "$(OUT)" $(if $(THRESH),--score-thresh $(THRESH)) $(INFER_ARGS)
+
+# Training (tools/train.cpp, docs/TRAIN.md). Defaults: the digit_cpu recipe on `make synth`
+# data (made first when missing), the run in $(BUILD)/runs/<recipe>. RESUME=1 continues it.
+RECIPE ?= configs/digit_cpu.json
+TRAIN_JSON ?= $(SYNTH_OUT)/train.json
+VALID_JSON ?= $(SYNTH_OUT)/valid.json
+TRAIN_IMAGES ?=
+VALID_IMAGES ?=
+TRAIN_ARGS ?=
+RUN ?= $(or $(OUT),$(BUILD)/runs/$(basename $(notdir $(RECIPE))))
+# $(call train_cmd,RECIPE): the train command line for a recipe (the run folder follows it).
+train_cmd = $(BUILD)/bin/train --config "$(1)" --train-json "$(TRAIN_JSON)" \
+  $(if $(TRAIN_IMAGES),--train-images "$(TRAIN_IMAGES)") $(if $(VALID_JSON),--valid-json "$(VALID_JSON)") \
+  $(if $(VALID_IMAGES),--valid-images "$(VALID_IMAGES)") \
+  --out "$(or $(OUT),$(BUILD)/runs/$(basename $(notdir $(1))))" $(if $(RESUME),--resume)
+FINETUNE_RECIPE = $(if $(filter command line,$(origin RECIPE)),$(RECIPE),configs/seed000_finetune.json)
+.PHONY: train-data
+train-data:
+	@if [ "$(TRAIN_JSON)" = "$(SYNTH_OUT)/train.json" ] && [ ! -f "$(TRAIN_JSON)" ]; then \
+	  $(MAKE) --no-print-directory synth; fi
+train: $(BUILD)/bin/train $(BUILD)/bin/synth train-data
+	$(call train_cmd,$(RECIPE)) $(TRAIN_ARGS)
+finetune: $(BUILD)/bin/train $(BUILD)/bin/synth train-data
+	@if [ -z "$(WEIGHTS)" ] && [ -z "$(RESUME)" ]; then echo "usage: make finetune WEIGHTS=w.bin [RECIPE=configs/seed000_finetune.json] [OUT=dir] [TRAIN_JSON=..] [VALID_JSON=..]"; exit 2; fi
+	$(call train_cmd,$(FINETUNE_RECIPE)) $(if $(RESUME),,--finetune "$(WEIGHTS)") $(TRAIN_ARGS)
+
+# Threshold sweep on the validation set with a run's best weights (or WEIGHTS=...):
+# infer keeps every detection, eval --sweep prints mAP/accuracy per threshold and the best.
+SWEEP_WEIGHTS = $(or $(WEIGHTS),$(RUN)/best.weights.bin)
+sweep: $(BUILD)/bin/infer $(BUILD)/bin/eval
+	$(BUILD)/bin/infer --weights "$(SWEEP_WEIGHTS)" --coco "$(VALID_JSON)" $(if $(VALID_IMAGES),--images "$(VALID_IMAGES)") --out "$(RUN)/sweep" --quiet
+	$(BUILD)/bin/eval --gt "$(VALID_JSON)" --pred "$(RUN)/sweep/pred.json" --sweep --out "$(RUN)/sweep" --errors 0
 
 clean:
 	rm -rf $(BUILD)

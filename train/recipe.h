@@ -61,7 +61,8 @@ struct TrainSettings {
   double score_thresh = 0.5;        // whole-number accuracy uses detections >= this
   std::string best_by = "map";      // map | accuracy: what best.ckpt keeps
   int64_t max_iters = 0;            // stop after this many optimizer steps (0: epochs decide)
-  int64_t checkpoint_every = 0;     // also write last.ckpt every N steps (0: once an epoch)
+  int64_t checkpoint_every = 0;     // last.ckpt every N steps (and at validated epochs and the
+                                    // end); 0: at the end of every epoch
   int log_every = 1;                // a metrics line every N optimizer steps
   int valid_every = 1;              // validate every N epochs (and after the last)
 };

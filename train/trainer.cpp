@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -82,6 +83,15 @@ bool file_exists(const std::string& p) {
   return stat(p.c_str(), &st) == 0;
 }
 
+// path -> another name for the same file, replacing `name` atomically; false when the
+// file system has no hard links.
+bool link_atomically(const std::string& path, const std::string& name) {
+  const std::string tmp = name + ".tmp";
+  std::remove(tmp.c_str());
+  if (link(path.c_str(), tmp.c_str()) != 0) return false;
+  return std::rename(tmp.c_str(), name.c_str()) == 0;
+}
+
 Device pick_device(const std::string& want) {
   if (want == "cpu") return Device::cpu();
   if (want == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
@@ -141,56 +151,6 @@ std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
-}
-
-// Validation through the eval forward: COCO mAP / AP50 over every detection, whole-number
-// accuracy of the detections >= thresh.
-ValidationResult validate(Context& ctx, FasterRCNN& model, data::Loader& loader,
-                          const eval::CocoGroundTruth& gt, double thresh, bool mapped) {
-  const auto t0 = clock_type::now();
-  ValidationResult r;
-  model.train(false);
-  std::vector<eval::Detection> dets;
-  loader.start_epoch(0);
-  data::Batch b;
-  Progress bar("valid", static_cast<int64_t>(loader.num_batches()), "batch");
-  while (loader.next(b)) {
-    std::vector<Tensor> images;
-    for (const Tensor& im : b.images) images.push_back(ctx.to(im, ctx.device()));
-    const std::vector<Detections> out = model.detect(ctx, images);
-    for (size_t k = 0; k < out.size(); ++k) {
-      const Tensor boxes = ctx.to_host(out[k].boxes), scores = ctx.to_host(out[k].scores),
-                   labels = ctx.to_host(out[k].labels);
-      std::vector<data::Box> bx(static_cast<size_t>(scores.numel()));
-      for (size_t j = 0; j < bx.size(); ++j) {
-        const float* p = boxes.data<float>() + 4 * j;
-        bx[j] = {p[0], p[1], p[2], p[3], 0};
-      }
-      if (mapped)  // a fixed-size resize: back to the file's pixels
-        data::map_boxes_to_original(bx, int(b.images[k].size(1)), int(b.images[k].size(2)),
-                                    b.orig_hw[k].first, b.orig_hw[k].second);
-      for (size_t j = 0; j < bx.size(); ++j) {
-        eval::Detection d;
-        d.image_id = b.image_ids[k];
-        d.category_id = labels.data<int64_t>()[j];
-        d.bbox = {bx[j].x1, bx[j].y1, bx[j].x2 - bx[j].x1, bx[j].y2 - bx[j].y1};
-        d.score = scores.data<float>()[j];
-        dets.push_back(d);
-      }
-      ++r.images;
-    }
-    bar.tick();
-  }
-  bar.finish();
-  model.train(true);
-  r.detections = static_cast<int64_t>(dets.size());
-  const eval::CocoStats stats = eval::CocoEvaluator(gt, dets).summarize();
-  r.map = stats.stats[0];
-  r.map50 = stats.stats[1];
-  const std::vector<std::string> pred = eval::predicted_strings(gt, dets, thresh);
-  r.accuracy = eval::score_strings(gt, eval::gt_strings(gt), pred).accuracy;
-  r.seconds = seconds_since(t0);
-  return r;
 }
 
 // A resumed run's log keeps what the checkpoint covers: step lines up to its iteration,
@@ -477,7 +437,8 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
         stop = true;
         break;
       }
-      if (s.checkpoint_every > 0 && st.iteration % s.checkpoint_every == 0) save_last();
+      if (s.checkpoint_every > 0 && st.iteration % s.checkpoint_every == 0 && st.batch < batches)
+        save_last();  // (at an epoch's end the epoch's checkpoint follows)
     }
     bar.finish();
     if (st.batch < batches) break;  // stopped inside the epoch
@@ -495,7 +456,8 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
     rec.emplace_back("epoch_s", train_seconds);
     const bool last_epoch = epoch + 1 == s.epochs;
     bool improved = false;
-    if (valid_loader && ((epoch + 1) % s.valid_every == 0 || last_epoch || stop)) {
+    const bool validated = valid_loader && ((epoch + 1) % s.valid_every == 0 || last_epoch || stop);
+    if (validated) {
       ValidationResult v = validate(ctx, model, *valid_loader, *valid_gt, s.score_thresh,
                                     !s.fixed_size.empty());
       outcome.last_validation = v;
@@ -517,9 +479,14 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
                    s.epochs, mean_loss, epoch_images / std::max(train_seconds, 1e-9), train_seconds);
     }
     eval::append_metrics_record(log_path, rec);
-    save_last();
+    // Every epoch's end, unless checkpoints go by steps; then only where best.ckpt may
+    // need it (a validated epoch) and at the last epoch.
+    if (s.checkpoint_every == 0 || validated || last_epoch || stop) save_last();
     if (improved) {
-      save_checkpoint(ctx, best_path, model, cfg, opt, settings_json, st);
+      // last.ckpt holds this very state: best.ckpt becomes a second name for its file
+      // (rename keeps that atomic; the next last.ckpt is a new file and leaves it alone).
+      if (!link_atomically(last_path, best_path))
+        save_checkpoint(ctx, best_path, model, cfg, opt, settings_json, st);
       save_weights(ctx, model, s.out + "/best.weights.bin", weights_meta);
     }
   }

@@ -22,14 +22,9 @@
 #include <string>
 
 #include "train/recipe.h"
+#include "train/validate.h"
 
 namespace dr::train {
-
-struct ValidationResult {
-  double map = -1, map50 = -1, accuracy = -1;  // -1: not measured
-  int64_t images = 0, detections = 0;
-  double seconds = 0;
-};
 
 struct TrainOutcome {
   enum class Stop { Finished, MaxIters, Interrupted };
