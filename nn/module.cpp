@@ -1,5 +1,7 @@
 #include "nn/module.h"
 
+#include <exception>
+
 namespace dr {
 
 Tensor& Module::register_parameter(const std::string& name, Tensor& t, bool requires_grad) {
@@ -40,9 +42,34 @@ std::vector<NamedTensor> Module::trainable_parameters(const std::string& prefix)
   return out;
 }
 
+std::vector<std::pair<std::string, Module*>> Module::named_modules(const std::string& prefix) {
+  std::vector<std::pair<std::string, Module*>> out = {{prefix, this}};
+  for (auto& c : children_) {
+    auto sub = c.second->named_modules(prefix.empty() ? c.first : prefix + "." + c.first);
+    out.insert(out.end(), sub.begin(), sub.end());
+  }
+  return out;
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& c : children_) c.second->train(on);
+}
+
+TrainingScope::TrainingScope(Context& ctx, const Module& model)
+    : ctx_(ctx), prev_(ctx.grad_enabled()), exceptions_(std::uncaught_exceptions()) {
+  DR_CHECK(model.is_training(),
+           "TrainingScope: the model is in eval mode; call train(true) before a training forward");
+  DR_CHECK(ctx.tape().size() == 0,
+           "TrainingScope: a training forward must start on an empty tape, but it holds "
+               << ctx.tape().size() << " entries (last: " << ctx.tape().ops().back()
+               << "); run backward or clear the tape after the previous forward");
+  ctx.set_grad_enabled(true);
+}
+
+TrainingScope::~TrainingScope() {
+  ctx_.set_grad_enabled(prev_);
+  if (std::uncaught_exceptions() > exceptions_) ctx_.tape().clear();
 }
 
 void Module::set_requires_grad(bool on) {

@@ -32,6 +32,9 @@ class Module {
   std::vector<NamedTensor> named_parameters(const std::string& prefix = "") const;
   // Trainable parameters only (requires_grad), e.g. for the optimizer.
   std::vector<NamedTensor> trainable_parameters(const std::string& prefix = "") const;
+  // This module ("" or prefix) and every registered descendant, depth first, with dotted
+  // names (torch's named_modules()).
+  std::vector<std::pair<std::string, Module*>> named_modules(const std::string& prefix = "");
 
   // train(true) switches BatchNorm to batch statistics; train(false) is eval mode.
   virtual void train(bool on = true);
@@ -56,6 +59,25 @@ class Module {
   std::vector<std::pair<std::string, Tensor*>> params_;
   std::vector<std::pair<std::string, Tensor*>> buffers_;
   std::vector<std::pair<std::string, Module*>> children_;
+};
+
+// The scope of one training forward (and its backward): checks that the model is in
+// training mode and that the tape is empty ("a training forward must start on an empty
+// tape": a leftover tape means an earlier forward was never backpropagated or cleared),
+// then turns recording on until the scope ends, restoring the previous mode. If the scope
+// is left by an exception, the half-recorded tape is cleared.
+//   { TrainingScope scope(ctx, model); Tensor loss = ...; ctx.backward(loss); }
+class TrainingScope {
+ public:
+  TrainingScope(Context& ctx, const Module& model);
+  ~TrainingScope();
+  TrainingScope(const TrainingScope&) = delete;
+  TrainingScope& operator=(const TrainingScope&) = delete;
+
+ private:
+  Context& ctx_;
+  bool prev_;
+  int exceptions_;  // std::uncaught_exceptions() at entry
 };
 
 // ModuleList / Sequential container: owns children named "0", "1", ... like torch.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "detector/boxes.h"
+#include "detector/faster_rcnn.h"
 #include "detector/nms.h"
 #include "detector/roi_align.h"
 #include "detector/segments.h"
@@ -15,6 +16,34 @@
 #include "tests/testing.h"
 
 using namespace dr;
+
+namespace {
+
+// A small v2 model (BatchNorm2d everywhere) that runs in well under a second on 64 px.
+ModelConfig small_config(const std::string& arch = "v2") {
+  ModelConfig c;
+  c.arch = arch;
+  c.backbone = "resnet18";
+  c.num_classes = 11;
+  c.min_size = 64;
+  c.max_size = 64;
+  c.rpn_pre_nms_top_n_test = 50;
+  c.rpn_post_nms_top_n_test = 20;
+  return c;
+}
+
+// Every batch norm of the model (BatchNorm2d modules and the BatchNorm2d inside a Norm2d).
+std::vector<const Module*> batch_norms(FasterRCNN& m) {
+  std::vector<const Module*> out;
+  for (auto& nm : m.named_modules()) {
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(nm.second)) out.push_back(bn);
+    if (auto* n = dynamic_cast<Norm2d*>(nm.second))
+      if (n->batch()) out.push_back(n->batch());
+  }
+  return out;
+}
+
+}  // namespace
 
 TEST_CASE("tape: every op without a backward refuses an input needing a gradient while recording") {
   Context ctx(Device::cpu(), 21);
@@ -166,4 +195,70 @@ TEST_CASE("tape: a non-dr exception in a closure is reported and cleaned up the 
   CHECK(ctx.tape().size() == 0);
   CHECK_FALSE(y.has_grad());
   CHECK_FALSE(x.has_grad());
+}
+
+TEST_CASE("train: FasterRCNN::train is the one switch (batch norms, RPN, transform)") {
+  Context ctx(Device::cpu(), 31);
+  FasterRCNN m(ctx, small_config());
+  auto bns = batch_norms(m);
+  REQUIRE(bns.size() > 20);  // body, FPN and box head norms of a v2 model
+  for (bool on : {true, false, true}) {
+    m.train(on);
+    CHECK(m.is_training() == on);
+    CHECK(m.transform.training == on);
+    CHECK(m.rpn.is_training() == on);
+    CHECK(m.roi_heads.is_training() == on);
+    int wrong = 0;
+    for (const Module* bn : bns) wrong += bn->is_training() != on;
+    CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("train: eval forwards never record and refuse a model in training mode") {
+  Context ctx(Device::cpu(), 32);
+  FasterRCNN m(ctx, small_config());
+  Tensor image = test::random_tensor(ctx, {3, 48, 64}, 0, 1);
+  m.train(false);
+  ctx.set_grad_enabled(true);  // even with recording on, detect records nothing
+  auto t = m.forward_trace(ctx, {image});
+  CHECK(ctx.tape().size() == 0);
+  CHECK(ctx.grad_enabled());  // the caller's mode is restored
+  CHECK_FALSE(t.rpn.objectness.requires_grad());
+  CHECK_FALSE(t.roi.class_logits.requires_grad());
+  ctx.set_grad_enabled(false);
+  m.train(true);
+  CHECK_THROWS_WITH_AS(m.detect(ctx, {image}), doctest::Contains("call train(false) first"), Error);
+}
+
+TEST_CASE("train: TrainingScope checks the mode and the tape, records for its lifetime") {
+  Context ctx(Device::cpu(), 33);
+  FasterRCNN m(ctx, small_config("v1"));
+  m.train(false);
+  CHECK_THROWS_WITH_AS(TrainingScope(ctx, m), doctest::Contains("call train(true)"), Error);
+  m.train(true);
+  CHECK_FALSE(ctx.grad_enabled());
+  {
+    TrainingScope scope(ctx, m);
+    CHECK(ctx.grad_enabled());
+    // A forward that is never backpropagated leaves its tape behind...
+    Tensor x = test::random_tensor(ctx, {1, 256, 4, 4});
+    m.rpn.head.cls_logits->forward(ctx, x);
+    CHECK(ctx.tape().size() == 1);
+  }
+  CHECK_FALSE(ctx.grad_enabled());
+  // ...and the next training forward refuses to start on it.
+  CHECK_THROWS_WITH_AS(TrainingScope(ctx, m),
+                       doctest::Contains("a training forward must start on an empty tape"), Error);
+  ctx.tape().clear();
+  // A scope left by an exception clears what it recorded.
+  try {
+    TrainingScope scope(ctx, m);
+    Tensor x = test::random_tensor(ctx, {1, 256, 4, 4});
+    m.rpn.head.cls_logits->forward(ctx, x);
+    DR_FAIL("forward failed");
+  } catch (const Error&) {
+  }
+  CHECK(ctx.tape().size() == 0);
+  CHECK_FALSE(ctx.grad_enabled());
+  CHECK_NOTHROW(TrainingScope(ctx, m));
 }
