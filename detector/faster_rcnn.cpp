@@ -51,6 +51,10 @@ FasterRCNN::FasterRCNN(Context& ctx, const ModelConfig& cfg)
   register_module("backbone", backbone);
   register_module("rpn", rpn);
   register_module("roi_heads", roi_heads);
+  // ParamTags::stage: "backbone.body" and "backbone.fpn" (marked by the backbone), "rpn",
+  // "roi_heads".
+  rpn.set_stage_root();
+  roi_heads.set_stage_root();
 }
 
 void FasterRCNN::train(bool on) {

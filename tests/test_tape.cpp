@@ -262,3 +262,85 @@ TEST_CASE("train: TrainingScope checks the mode and the tape, records for its li
   CHECK_FALSE(ctx.grad_enabled());
   CHECK_NOTHROW(TrainingScope(ctx, m));
 }
+
+namespace {
+
+// (all, trainable) counts of a model's parameters matching a predicate.
+struct Count {
+  int all = 0, trainable = 0;
+  bool operator==(const Count& o) const { return all == o.all && trainable == o.trainable; }
+};
+doctest::String toString(const Count& c) {
+  return ("(" + std::to_string(c.all) + ", " + std::to_string(c.trainable) + ")").c_str();
+}
+Count count(const std::vector<NamedTensor>& ps, const std::function<bool(const NamedTensor&)>& f) {
+  Count c;
+  for (const NamedTensor& p : ps)
+    if (f(p)) {
+      c.all++;
+      c.trainable += p.tensor->requires_grad();
+    }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("params: tags of v1/v2 models equal torchvision's groups, frozen parts are not trainable") {
+  // Expected counts come from tools/tv_models.py build_model(config) in torch: parameters
+  // of nn.BatchNorm2d modules, names ending in "bias", the backbone.body / backbone.fpn /
+  // rpn / roi_heads prefixes, and the body's stem and layer1..4, each as (all, requires_grad)
+  // with trainable_layers = 3 (stem and layer1 frozen).
+  struct Want {
+    std::string arch, backbone;
+    Count all, norm, bias, body, fpn, rpn, roi, stem;
+    Count layers[4];
+  };
+  const Want wants[] = {
+      {"v2", "resnet50", {209, 176}, {130, 108}, {72, 61}, {159, 126}, {24, 24}, {8, 8}, {18, 18},
+       {3, 0}, {{30, 0}, {39, 39}, {57, 57}, {30, 30}}},
+      {"v1", "resnet50", {83, 72}, {0, 0}, {15, 15}, {53, 42}, {16, 16}, {6, 6}, {8, 8},
+       {1, 0}, {{10, 0}, {13, 13}, {19, 19}, {10, 10}}},
+      {"v2", "resnet18", {110, 95}, {64, 54}, {39, 34}, {60, 45}, {24, 24}, {8, 8}, {18, 18},
+       {3, 0}, {{12, 0}, {15, 15}, {15, 15}, {15, 15}}},
+  };
+  for (const Want& w : wants) {
+    CAPTURE(w.arch);
+    CAPTURE(w.backbone);
+    Context ctx(Device::cpu(), 41);
+    ModelConfig cfg = small_config(w.arch);
+    cfg.backbone = w.backbone;
+    FasterRCNN m(ctx, cfg);
+    auto ps = m.named_parameters();
+    auto stage = [](const char* s) { return [s](const NamedTensor& p) { return p.tags.stage == s; }; };
+    CHECK(count(ps, [](const NamedTensor&) { return true; }) == w.all);
+    CHECK(count(ps, [](const NamedTensor& p) { return p.tags.norm; }) == w.norm);
+    CHECK(count(ps, [](const NamedTensor& p) { return p.tags.bias; }) == w.bias);
+    CHECK(count(ps, stage("backbone.body")) == w.body);
+    CHECK(count(ps, stage("backbone.fpn")) == w.fpn);
+    CHECK(count(ps, stage("rpn")) == w.rpn);
+    CHECK(count(ps, stage("roi_heads")) == w.roi);
+    CHECK(count(ps, [](const NamedTensor& p) { return p.tags.body_layer == 0; }) == w.stem);
+    for (int l = 1; l <= 4; ++l)
+      CHECK(count(ps, [l](const NamedTensor& p) { return p.tags.body_layer == l; }) == w.layers[l - 1]);
+    // Every parameter has a stage; body_layer only inside the body; names agree with tags.
+    for (const NamedTensor& p : ps) {
+      CAPTURE(p.name);
+      CHECK_FALSE(p.tags.stage.empty());
+      CHECK(p.name.rfind(p.tags.stage + ".", 0) == 0);
+      CHECK((p.tags.body_layer >= 0) == (p.tags.stage == "backbone.body"));
+      CHECK(p.tags.bias == (p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0));
+    }
+    // trainable_parameters is exactly the requires_grad subset, frozen stages excluded.
+    auto tr = m.trainable_parameters();
+    CHECK(int(tr.size()) == w.all.trainable);
+    for (const NamedTensor& p : tr) CHECK(p.tags.body_layer != 0);
+    for (const NamedTensor& p : tr) CHECK(p.tags.body_layer != 1);
+    // FrozenBatchNorm2d's weight and bias are buffers (never parameters, never trainable).
+    if (w.arch == "v1") {
+      bool seen = false;
+      for (const NamedTensor& t : m.named_tensors())
+        if (t.name == "backbone.body.layer2.0.bn1.weight") seen = !t.is_parameter;
+      CHECK(seen);
+    }
+  }
+}
