@@ -7,6 +7,7 @@
 
 #include "detector/boxes.h"
 #include "detector/faster_rcnn.h"
+#include "detector/select_ops.h"
 #include "detector/nms.h"
 #include "detector/roi_align.h"
 #include "detector/segments.h"
@@ -342,5 +343,87 @@ TEST_CASE("params: tags of v1/v2 models equal torchvision's groups, frozen parts
         if (t.name == "backbone.body.layer2.0.bn1.weight") seen = !t.is_parameter;
       CHECK(seen);
     }
+  }
+}
+
+namespace {
+
+// L = sum_l sum(out_l * r_l) over every FPN level, r random: one backward reaches every
+// level (a plain sum would give exactly zero gradients through training-mode batch norms).
+void backward_through_levels(Context& ctx, const FeatureMaps& maps) {
+  std::vector<Tensor> flat;
+  for (const auto& level : maps) flat.push_back(level.second.reshape({level.second.numel()}));
+  Tensor all = cat0(ctx, flat);
+  ctx.backward(all, test::random_tensor(ctx, all.shape(), -1, 1));
+}
+
+bool all_zero(Context& ctx, const Tensor& t) {
+  for (double v : test::to_doubles(ctx, t))
+    if (v != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("graph: an op without a backward on a training path fails with its name") {
+  Context ctx(Device::cpu(), 51);
+  BackboneOptions o;
+  o.resnet = "resnet18";
+  BackboneWithFPN bb(ctx, o);
+  bb.train(true);
+  Tensor images = test::random_tensor(ctx, {2, 3, 64, 64});
+  try {
+    TrainingScope scope(ctx, bb);
+    FeatureMaps maps = bb.forward(ctx, images);
+    sigmoid(ctx, maps[0].second);  // e.g. a loss written with the inference-only sigmoid
+    FAIL("sigmoid of a tensor requiring a gradient should throw while recording");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("sigmoid: input 0") != std::string::npos);
+  }
+  CHECK(ctx.tape().size() == 0);  // the scope dropped the half-recorded forward
+}
+
+TEST_CASE("graph: after a training step every trainable parameter has a gradient, no frozen one") {
+  // resnet18-FPN backbones on two 64 px images: v1-like (FrozenBatchNorm2d body, stem and
+  // layer1 frozen) and v2-like with the residual FPN (BatchNorm2d everywhere, layer4 and
+  // layer3 trainable only).
+  for (bool v2 : {false, true}) {
+    CAPTURE(v2);
+    Context ctx(Device::cpu(), 52);
+    BackboneOptions o;
+    o.resnet = "resnet18";
+    if (v2) {
+      o.body_norm = NormKind::BatchNorm;
+      o.fpn_norm = true;
+      o.res_fpn = true;
+      o.trainable_layers = 2;
+    }
+    BackboneWithFPN bb(ctx, o);
+    bb.train(true);
+    Tensor images = test::random_tensor(ctx, {2, 3, 64, 64});
+    {
+      TrainingScope scope(ctx, bb);
+      FeatureMaps maps = bb.forward(ctx, images);
+      REQUIRE(maps.size() == 5);
+      backward_through_levels(ctx, maps);
+    }
+    CHECK(ctx.tape().size() == 0);
+    int trainable = 0, frozen = 0;
+    for (const NamedTensor& p : bb.named_parameters()) {
+      CAPTURE(p.name);
+      if (p.tensor->requires_grad()) {
+        ++trainable;
+        REQUIRE(p.tensor->has_grad());
+        CHECK_FALSE(all_zero(ctx, p.tensor->grad()));
+      } else {
+        ++frozen;
+        CHECK_FALSE(p.tensor->has_grad());
+      }
+    }
+    CHECK(trainable > 0);
+    CHECK(frozen > 0);
+    // Buffers (FrozenBatchNorm2d's weight/bias, running statistics) never get one.
+    for (const NamedTensor& t : bb.named_tensors())
+      if (!t.is_parameter) CHECK_FALSE(t.tensor->has_grad());
   }
 }
