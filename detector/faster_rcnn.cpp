@@ -76,9 +76,7 @@ FasterRCNN::Trace FasterRCNN::forward_trace(Context& ctx, const std::vector<Tens
   }
   t.images = transform.forward(ctx, images);
   t.features = backbone.forward(ctx, t.images.tensors);
-  std::vector<Tensor> levels;
-  for (auto& kv : t.features) levels.push_back(kv.second);
-  t.rpn = rpn.forward(ctx, t.images, levels);
+  t.rpn = rpn.forward(ctx, t.images, t.features);
   t.roi = roi_heads.forward(ctx, t.features, t.rpn.boxes, t.images.image_sizes);
   std::vector<Tensor> boxes;
   for (auto& d : t.roi.detections) boxes.push_back(d.boxes);
