@@ -21,6 +21,15 @@ using namespace dr;
 
 namespace {
 
+// The network has ~1e5 ReLU and max-pool decision points; a perturbation moves some
+// across their kink, which bends the finite difference. Measured on this model: the
+// numeric derivative of a stem weight moves by ~1e-3 relative between eps 1e-5, 1e-6
+// and 1e-7 around the analytic value, layer2..4 and head weights by < 1e-4. A lost or
+// doubled gradient path is an O(1) error (a missing RPN path measured 15-100%), so
+// 5e-3 is a gross-error check; the exact check is the f64 torchvision parity test
+// (tests/test_train_step_parity.cpp, 1e-9 of the scale).
+constexpr double kRtol = 5e-3;
+
 ModelConfig tiny_config() {
   ModelConfig c;
   c.arch = "v2";
@@ -137,7 +146,7 @@ TEST_CASE("train step: finite differences of the whole loss w.r.t. parameters of
     for (int rep = 0; rep < 2; ++rep) {
       const int64_t i = pick.randint(nt.tensor->numel());
       double* x = nt.tensor->data<double>() + i;
-      const double keep = *x, eps = 1e-6;
+      const double keep = *x, eps = 1e-7;
       auto eval = [&]() {
         GradModeGuard off(ctx, false);
         return total_loss(ctx, m, images, targets, fixed).item<double>();
@@ -149,7 +158,7 @@ TEST_CASE("train step: finite differences of the whole loss w.r.t. parameters of
       *x = keep;
       const double numeric = (lp - lm) / (2 * eps), analytic = g.data<double>()[i];
       INFO(nt.name << "[" << i << "]: analytic " << analytic << ", numeric " << numeric);
-      CHECK(std::fabs(analytic - numeric) <= 1e-5 * std::fabs(numeric) + 1e-7);
+      CHECK(std::fabs(analytic - numeric) <= kRtol * std::fabs(numeric) + 1e-7);
     }
   }
   CHECK(checked == int(sizeof(names) / sizeof(names[0])));
