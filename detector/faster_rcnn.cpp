@@ -62,10 +62,22 @@ FasterRCNN::FasterRCNN(Context& ctx, const ModelConfig& cfg)
   register_module("backbone", backbone);
   register_module("rpn", rpn);
   register_module("roi_heads", roi_heads);
+  // ParamTags::stage: "backbone.body" and "backbone.fpn" (marked by the backbone), "rpn",
+  // "roi_heads".
+  rpn.set_stage_root();
+  roi_heads.set_stage_root();
+}
+
+void FasterRCNN::train(bool on) {
+  Module::train(on);
+  transform.training = on;
 }
 
 FasterRCNN::Trace FasterRCNN::forward_trace(Context& ctx, const std::vector<Tensor>& images) {
+  DR_CHECK(!is_training(), "FasterRCNN::forward_trace/detect is the eval forward but the model "
+                           "is in training mode: call train(false) first");
   DR_CHECK(!images.empty(), "FasterRCNN: no images");
+  GradModeGuard no_record(ctx, false);
   Trace t;
   std::vector<ImageSize> original;
   for (const Tensor& im : images) {
