@@ -61,6 +61,7 @@ REF_SRC := $(sort $(wildcard tools/ref/*.py))
 REF_OUT := $(REF_SRC:tools/ref/%.py=$(BUILD)/ref/%.bin)
 # Debian's python has the torch/torchvision packages the reference dumps need.
 REF_PYTHON ?= /usr/bin/python3
+PYCOCOTOOLS := pycocotools==2.0.11
 
 DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
             python3-torchvision python3-numpy python3-pip fonts-dejavu-core fonts-liberation fonts-freefont-ttf
@@ -95,6 +96,17 @@ deps:
 	  echo "[deps] installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	else echo "[deps] all Debian packages present"; fi
+	@# pycocotools (PyPI) is the reference the COCO evaluator is cross-checked against
+	@# (tools/ref/coco_eval.py). Pinned and installed without dependencies, so pip never
+	@# replaces Debian's numpy (torch 1.13 needs numpy 1.x); 2.0.11 ships manylinux wheels
+	@# for Debian 12's Python 3.11, so no compiler is needed.
+	@if ! $(REF_PYTHON) -c "import pycocotools.cocoeval" 2>/dev/null; then \
+	  echo "[deps] installing $(PYCOCOTOOLS) for $(REF_PYTHON)"; \
+	  $(REF_PYTHON) -m pip install --quiet --no-deps --break-system-packages "$(PYCOCOTOOLS)" \
+	    || $(REF_PYTHON) -m pip install --quiet --no-deps "$(PYCOCOTOOLS)"; \
+	  $(REF_PYTHON) -c "import pycocotools.cocoeval" \
+	    || { echo "[deps] pycocotools is still not importable by $(REF_PYTHON)" >&2; exit 1; }; \
+	fi
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/torch_peer.h"
 #include "detector/faster_rcnn.h"
 #include "nn/rng.h"
 #include "nn/tensor_file.h"
@@ -38,9 +39,11 @@
 using namespace dr;
 namespace fs = std::filesystem;
 
+using bench::kStages;
+using bench::TorchPeer;
+
 namespace {
 
-constexpr int kStages = 4;
 const char* const kStageNames[kStages] = {"transform", "backbone", "rpn", "roi_heads"};
 
 double now_ms() {
@@ -99,82 +102,6 @@ std::vector<double> staged_forward(Context& ctx, FasterRCNN& m, const std::vecto
   for (size_t i = 1; i < t.size(); ++i) stages.push_back(t[i] - t[i - 1]);
   return stages;
 }
-
-// bench/detector_torch.py as a coprocess: one forward per RUN command.
-class TorchPeer {
- public:
-  TorchPeer(const std::string& script, const std::vector<std::string>& args) {
-    if (!fs::exists(script)) {
-      std::printf("torch comparison skipped: %s not found\n", script.c_str());
-      return;
-    }
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(to_child[0], 0);
-      dup2(from_child[1], 1);
-      close(to_child[1]);
-      close(from_child[0]);
-      std::vector<char*> argv = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>(script.c_str())};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv("/usr/bin/python3", argv.data());
-      std::printf("NOTORCH cannot run /usr/bin/python3\n");
-      std::fflush(stdout);
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    to_ = fdopen(to_child[1], "w");
-    from_ = fdopen(from_child[0], "r");
-    std::string line;
-    while (read_line(line) && line.rfind("READY", 0) != 0 && line.rfind("NOTORCH", 0) != 0) {
-    }
-    ok_ = line.rfind("READY", 0) == 0;
-    if (!ok_)
-      std::printf("torch comparison skipped: %s\n", line.empty() ? "no answer" : line.c_str());
-  }
-  ~TorchPeer() {
-    if (to_) {
-      std::fputs("QUIT\n", to_);
-      std::fclose(to_);
-    }
-    if (from_) std::fclose(from_);
-    if (pid_ > 0) waitpid(pid_, nullptr, 0);
-  }
-  bool ok() const { return ok_; }
-
-  // One forward of `variant`; false (and ok() false from then on) when the peer failed.
-  bool run(const std::string& variant, std::vector<double>& stages, int64_t& detections) {
-    if (!ok_) return false;
-    std::fprintf(to_, "RUN %s\n", variant.c_str());
-    std::fflush(to_);
-    std::string line;
-    stages.assign(kStages, 0);
-    double total = 0;
-    std::istringstream is(read_line(line) ? line : "");
-    std::string tag;
-    ok_ = bool(is >> tag >> total) && tag == "T";
-    for (double& s : stages) ok_ = ok_ && bool(is >> s);
-    ok_ = ok_ && bool(is >> detections);
-    if (!ok_) std::printf("torch side stopped answering: %s\n", line.c_str());
-    return ok_;
-  }
-
- private:
-  bool read_line(std::string& line) {
-    char buf[1024];
-    if (!from_ || !std::fgets(buf, sizeof buf, from_)) return false;
-    line = buf;
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    return true;
-  }
-  pid_t pid_ = -1;
-  FILE* to_ = nullptr;
-  FILE* from_ = nullptr;
-  bool ok_ = false;
-};
 
 ModelConfig bench_config(const std::string& arch, int post_nms) {
   ModelConfig c;
@@ -296,17 +223,36 @@ int main(int argc, char** argv) {
     Context gpu(Device::cuda(0), 1);
     std::vector<Tensor> gimages;
     for (const Tensor& t : images) gimages.push_back(gpu.to(t, gpu.device()));
-    for (const std::string& v : variants) {
-      auto model = make_model(gpu, bench_config(v, post_nms), (dir / ("weights_" + v + ".bin")).string());
-      Runs runs;
-      int64_t dets = 0;
-      staged_forward(gpu, *model, gimages, runs.detections);  // warm-up (cuDNN algorithm choice)
-      // Stage times are not meaningful on the device (asynchronous); the totals are
-      // synchronized at the end of each forward.
-      for (int r = 0; r < reps * 5; ++r) runs.stages.push_back(staged_forward(gpu, *model, gimages, dets));
-      std::printf("%-4s %-6s %11.2f %11.2f %12s %12s %10s  (detections: %lld)\n", v.c_str(), "cuda",
-                  runs.best() / n_img, runs.median() / n_img, "-", "-", "-",
-                  (long long)runs.detections);
+    // torchvision on the same GPU, same weights and images, alternating with ours: "fp32"
+    // turns TF32 off in cuDNN and cuBLAS (our kernels use FP32 FMA math), "default" keeps
+    // torch's defaults (cuDNN convolutions in TF32).
+    for (const std::string mode : {"fp32", "default"}) {
+      TorchPeer tcuda(script, {dir.string(), std::to_string(threads), join(variants),
+                               join(size_strs), "cuda", mode});
+      for (const std::string& v : variants) {
+        auto model = make_model(gpu, bench_config(v, post_nms), (dir / ("weights_" + v + ".bin")).string());
+        Runs ours, theirs;
+        std::vector<double> stages;
+        int64_t dets = 0;
+        staged_forward(gpu, *model, gimages, ours.detections);  // warm-up (cuDNN algorithm choice)
+        tcuda.run(v, stages, theirs.detections);
+        // Stage times are not meaningful on the device (asynchronous); the totals are
+        // synchronized at the end of each forward.
+        for (int r = 0; r < reps * 5; ++r) {
+          ours.stages.push_back(staged_forward(gpu, *model, gimages, dets));
+          if (tcuda.run(v, stages, dets)) theirs.stages.push_back(stages);
+        }
+        std::printf("%-4s %-6s %11.2f %11.2f", v.c_str(), "cuda", ours.best() / n_img,
+                    ours.median() / n_img);
+        if (int(theirs.stages.size()) == reps * 5)
+          std::printf(" %12.2f %12.2f %9.2fx  (torch %s; detections: ours %lld, torch %lld)\n",
+                      theirs.best() / n_img, theirs.median() / n_img, ours.best() / theirs.best(),
+                      mode.c_str(), (long long)ours.detections, (long long)theirs.detections);
+        else
+          std::printf(" %12s %12s %10s  (detections: %lld)\n", "-", "-", "-",
+                      (long long)ours.detections);
+        std::fflush(stdout);
+      }
     }
   }
   fs::remove_all(dir);

@@ -21,6 +21,13 @@ static RPNConfig make_rpn_config(const ModelConfig& c) {
   r.conv_depth = c.arch == "v2" ? 2 : 1;
   r.pre_nms_top_n_test = c.rpn_pre_nms_top_n_test;
   r.post_nms_top_n_test = c.rpn_post_nms_top_n_test;
+  r.pre_nms_top_n_train = c.rpn_pre_nms_top_n_train;
+  r.post_nms_top_n_train = c.rpn_post_nms_top_n_train;
+  r.nms_thresh = c.rpn_nms_thresh;
+  r.fg_iou_thresh = c.rpn_fg_iou_thresh;
+  r.bg_iou_thresh = c.rpn_bg_iou_thresh;
+  r.batch_size_per_image = c.rpn_batch_size_per_image;
+  r.positive_fraction = c.rpn_positive_fraction;
   return r;
 }
 
@@ -38,6 +45,10 @@ static RoIHeadsConfig make_roi_config(const ModelConfig& c) {
   r.score_thresh = c.box_score_thresh;
   r.nms_thresh = c.box_nms_thresh;
   r.detections_per_img = c.box_detections_per_img;
+  r.fg_iou_thresh = c.box_fg_iou_thresh;
+  r.bg_iou_thresh = c.box_bg_iou_thresh;
+  r.batch_size_per_image = c.box_batch_size_per_image;
+  r.positive_fraction = c.box_positive_fraction;
   return r;
 }
 

@@ -9,9 +9,11 @@
 #pragma once
 #include <vector>
 
+#include "detector/fastrcnn_loss.h"
 #include "detector/model_config.h"
 #include "detector/roi_heads.h"
 #include "detector/rpn.h"
+#include "detector/rpn_loss.h"
 #include "detector/transform.h"
 #include "nn/backbone_fpn.h"
 
@@ -41,6 +43,31 @@ class FasterRCNN : public Module {
   std::vector<Detections> detect(Context& ctx, const std::vector<Tensor>& images) {
     return forward_trace(ctx, images).detections;
   }
+
+  // One training forward (generalized_rcnn.py in training mode): everything the four
+  // losses were computed from, for parity tests and debugging.
+  struct TrainOutput {
+    ImageList images;
+    std::vector<Target> targets;  // boxes resized with their images
+    FeatureMaps features;
+    RegionProposalNetwork::Output rpn;
+    RPNLoss rpn_loss;
+    TrainingSamples samples;      // the RoI heads' sampled proposals and targets
+    Tensor class_logits;          // (sum S_i, classes)
+    Tensor box_regression;        // (sum S_i, 4 * classes)
+    FastRCNNLoss roi_loss;
+    // torchvision's loss dict in its order: loss_classifier, loss_box_reg,
+    // loss_objectness, loss_rpn_box_reg; each a () scalar.
+    std::vector<std::pair<std::string, Tensor>> losses;
+    Tensor total;  // their sum, the tape's root
+  };
+  // images: (3, H_i, W_i) floats in [0, 1]; targets: per image boxes (G_i, 4) in that
+  // image's pixels and int64 labels (G_i). The model must be in training mode; records the
+  // step on ctx's tape (which must be empty); ctx.backward(out.total) then fills every
+  // trainable parameter's gradient. A degenerate box (x2 <= x1 or y2 <= y1) is an error
+  // naming the image and the box, as torchvision raises.
+  TrainOutput forward_train(Context& ctx, const std::vector<Tensor>& images,
+                            const std::vector<Target>& targets);
 
   const ModelConfig& config() const { return cfg_; }
 

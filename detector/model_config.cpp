@@ -1,5 +1,7 @@
 #include "detector/model_config.h"
 
+#include <type_traits>
+
 namespace dr {
 
 void ModelConfig::validate() const {
@@ -29,6 +31,16 @@ void ModelConfig::validate() const {
   DR_CHECK(rpn_pre_nms_top_n_test > 0 && rpn_post_nms_top_n_test > 0 && box_detections_per_img > 0,
            "model config: rpn_pre_nms_top_n_test, rpn_post_nms_top_n_test and "
            "box_detections_per_img must be positive");
+  DR_CHECK(rpn_pre_nms_top_n_train > 0 && rpn_post_nms_top_n_train > 0 &&
+               rpn_batch_size_per_image > 0 && box_batch_size_per_image > 0,
+           "model config: rpn_pre/post_nms_top_n_train and the sampler batch sizes must be positive");
+  for (double f : {rpn_positive_fraction, box_positive_fraction})
+    DR_CHECK(f > 0 && f <= 1, "model config: positive fractions must be in (0, 1], got " << f);
+  DR_CHECK(rpn_bg_iou_thresh <= rpn_fg_iou_thresh && box_bg_iou_thresh <= box_fg_iou_thresh,
+           "model config: a background IoU threshold above its foreground threshold");
+  DR_CHECK(rpn_nms_thresh > 0 && rpn_nms_thresh <= 1, "model config: rpn_nms_thresh must be in (0, 1]");
+  DR_CHECK(body_norm.empty() || body_norm == "batch" || body_norm == "frozen",
+           "model config: body_norm must be \"\", \"batch\" or \"frozen\", got \"" << body_norm << "\"");
   DR_CHECK(box_score_thresh >= 0 && box_score_thresh < 1 && box_nms_thresh > 0 && box_nms_thresh <= 1,
            "model config: box_score_thresh must be in [0, 1) and box_nms_thresh in (0, 1]");
 }
@@ -48,7 +60,19 @@ nlohmann::json ModelConfig::to_json() const {
           {"rpn_post_nms_top_n_test", rpn_post_nms_top_n_test},
           {"box_score_thresh", box_score_thresh},
           {"box_nms_thresh", box_nms_thresh},
-          {"box_detections_per_img", box_detections_per_img}};
+          {"box_detections_per_img", box_detections_per_img},
+          {"rpn_pre_nms_top_n_train", rpn_pre_nms_top_n_train},
+          {"rpn_post_nms_top_n_train", rpn_post_nms_top_n_train},
+          {"rpn_nms_thresh", rpn_nms_thresh},
+          {"rpn_fg_iou_thresh", rpn_fg_iou_thresh},
+          {"rpn_bg_iou_thresh", rpn_bg_iou_thresh},
+          {"rpn_batch_size_per_image", rpn_batch_size_per_image},
+          {"rpn_positive_fraction", rpn_positive_fraction},
+          {"box_fg_iou_thresh", box_fg_iou_thresh},
+          {"box_bg_iou_thresh", box_bg_iou_thresh},
+          {"box_batch_size_per_image", box_batch_size_per_image},
+          {"box_positive_fraction", box_positive_fraction},
+          {"body_norm", body_norm}};
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
@@ -75,6 +99,21 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     if (j.contains("box_nms_thresh")) c.box_nms_thresh = j.at("box_nms_thresh").get<double>();
     if (j.contains("box_detections_per_img"))
       c.box_detections_per_img = j.at("box_detections_per_img").get<int>();
+    auto read = [&j](const char* key, auto& field) {
+      if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+    };
+    read("rpn_pre_nms_top_n_train", c.rpn_pre_nms_top_n_train);
+    read("rpn_post_nms_top_n_train", c.rpn_post_nms_top_n_train);
+    read("rpn_nms_thresh", c.rpn_nms_thresh);
+    read("rpn_fg_iou_thresh", c.rpn_fg_iou_thresh);
+    read("rpn_bg_iou_thresh", c.rpn_bg_iou_thresh);
+    read("rpn_batch_size_per_image", c.rpn_batch_size_per_image);
+    read("rpn_positive_fraction", c.rpn_positive_fraction);
+    read("box_fg_iou_thresh", c.box_fg_iou_thresh);
+    read("box_bg_iou_thresh", c.box_bg_iou_thresh);
+    read("box_batch_size_per_image", c.box_batch_size_per_image);
+    read("box_positive_fraction", c.box_positive_fraction);
+    read("body_norm", c.body_norm);
   } catch (const nlohmann::json::exception& e) {
     DR_FAIL("model config: bad field type in " << j.dump() << ": " << e.what());
   }
@@ -86,7 +125,8 @@ BackboneOptions ModelConfig::backbone_options() const {
   validate();
   BackboneOptions o;
   o.resnet = backbone;
-  o.body_norm = arch == "v1" ? NormKind::FrozenBatchNorm : NormKind::BatchNorm;
+  const bool frozen = body_norm.empty() ? arch == "v1" : body_norm == "frozen";
+  o.body_norm = frozen ? NormKind::FrozenBatchNorm : NormKind::BatchNorm;
   o.frozen_bn_eps = frozen_bn_eps;
   o.fpn_norm = arch == "v2";
   o.res_fpn = res_fpn;

@@ -43,6 +43,25 @@ struct ModelConfig {
   double box_score_thresh = 0.05;
   double box_nms_thresh = 0.5;
   int box_detections_per_img = 100;
+  // Training settings, torchvision FasterRCNN's keyword names and defaults. A digit recipe
+  // samples fewer anchors/RoIs and keeps fewer proposals: the RoI head's cost is linear
+  // in box_batch_size_per_image.
+  int rpn_pre_nms_top_n_train = 2000;
+  int rpn_post_nms_top_n_train = 2000;
+  double rpn_nms_thresh = 0.7;
+  double rpn_fg_iou_thresh = 0.7;
+  double rpn_bg_iou_thresh = 0.3;
+  int rpn_batch_size_per_image = 256;
+  double rpn_positive_fraction = 0.5;
+  double box_fg_iou_thresh = 0.5;
+  double box_bg_iou_thresh = 0.5;
+  int box_batch_size_per_image = 512;
+  double box_positive_fraction = 0.25;
+  // The body's norm layer: "" follows the arch (v1 FrozenBatchNorm2d, v2 BatchNorm2d);
+  // "batch" gives v1 a trainable BatchNorm2d body, which is what torchvision itself builds
+  // for v1 without pretrained weights (FrozenBatchNorm2d with default buffers is the
+  // identity, so a v1 body trained from scratch would have no normalization at all).
+  std::string body_norm;
 
   // Throws dr::Error naming the bad field.
   void validate() const;

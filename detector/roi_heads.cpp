@@ -11,7 +11,10 @@ namespace dr {
 
 RoIHeads::RoIHeads(Context& ctx, std::unique_ptr<BoxHead> head, int64_t num_classes,
                    const RoIHeadsConfig& c)
-    : cfg(c), box_head(std::move(head)) {
+    : cfg(c),
+      proposal_matcher(c.fg_iou_thresh, c.bg_iou_thresh, /*allow_low_quality=*/false),
+      fg_bg_sampler(c.batch_size_per_image, c.positive_fraction),
+      box_head(std::move(head)) {
   box_predictor = std::make_unique<FastRCNNPredictor>(ctx, box_head->out_channels(), num_classes);
   register_module("box_head", *box_head);
   register_module("box_predictor", *box_predictor);

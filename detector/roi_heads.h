@@ -11,7 +11,9 @@
 #include "detector/box_head.h"
 #include "detector/box_predictor.h"
 #include "detector/boxes.h"
+#include "detector/matcher.h"
 #include "detector/roi_align.h"
+#include "detector/sampler.h"
 #include "detector/transform.h"
 
 namespace dr {
@@ -22,6 +24,11 @@ struct RoIHeadsConfig {
   double nms_thresh = 0.5;       // box_nms_thresh
   int64_t detections_per_img = 100;
   double min_size = 1e-2;        // remove_small_boxes in postprocess_detections
+  // Training targets (box_fg_iou_thresh, box_bg_iou_thresh, box_batch_size_per_image,
+  // box_positive_fraction).
+  double fg_iou_thresh = Matcher::kBoxFgIouThresh, bg_iou_thresh = Matcher::kBoxBgIouThresh;
+  int64_t batch_size_per_image = BalancedPositiveNegativeSampler::kBoxBatchSizePerImage;
+  double positive_fraction = BalancedPositiveNegativeSampler::kBoxPositiveFraction;
 };
 
 // One image's detections in the coordinates of the image the boxes refer to.
@@ -55,6 +62,9 @@ class RoIHeads : public Module {
   MultiScaleRoIAlign box_roi_pool;
   BoxCoder box_coder = BoxCoder::roi_heads();
   RoIHeadsConfig cfg;
+  // Training: proposal matching and sampling (torchvision's member names).
+  Matcher proposal_matcher;
+  BalancedPositiveNegativeSampler fg_bg_sampler;
   std::unique_ptr<BoxHead> box_head;
   std::unique_ptr<FastRCNNPredictor> box_predictor;
 };

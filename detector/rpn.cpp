@@ -13,6 +13,8 @@ RegionProposalNetwork::RegionProposalNetwork(Context& ctx, const AnchorGenerator
                                              int64_t in_channels, const RPNConfig& c)
     : anchor_generator(anchors),
       cfg(c),
+      proposal_matcher(c.fg_iou_thresh, c.bg_iou_thresh, /*allow_low_quality=*/true),
+      fg_bg_sampler(c.batch_size_per_image, c.positive_fraction),
       head(ctx, in_channels, anchors.num_anchors_per_location().at(0), c.conv_depth) {
   for (int64_t a : anchors.num_anchors_per_location())
     DR_CHECK(a == anchors.num_anchors_per_location()[0],
@@ -54,22 +56,25 @@ RegionProposalNetwork::Output RegionProposalNetwork::forward(Context& ctx, const
   out.objectness = cat0(ctx, obj_rows).reshape({n, total});
   out.deltas = cat0(ctx, delta_rows).reshape({n, total, 4});
 
-  // Decode every image's deltas against the shared anchors.
+  // Decode every image's deltas against the shared anchors. Proposals are not
+  // differentiated (torchvision decodes pred_bbox_deltas.detach() and filters detached
+  // objectness): the selection below works on detached views.
+  const Tensor objectness = out.objectness.detach(), rel_codes = out.deltas.detach();
   std::vector<Tensor> tiled(static_cast<size_t>(n), out.anchors);
-  Tensor proposals = box_coder.decode(ctx, out.deltas.reshape({n * total, 4}), cat0(ctx, tiled))
+  Tensor proposals = box_coder.decode(ctx, rel_codes.reshape({n * total, 4}), cat0(ctx, tiled))
                          .reshape({n, total, 4});
 
   // Best pre_nms_top_n per image and level, then their level ids (a fixed pattern, the
   // same for every image).
   const int64_t top_n = pre_nms_top_n();
-  Tensor top_idx = top_n_per_level(ctx, out.objectness, per_level, top_n);  // (N, K)
+  Tensor top_idx = top_n_per_level(ctx, objectness, per_level, top_n);  // (N, K)
   const int64_t k = top_idx.size(1);
   std::vector<int64_t> lvl_host;
   for (int64_t i = 0; i < n; ++i)
     for (size_t l = 0; l < per_level.size(); ++l)
       lvl_host.insert(lvl_host.end(), std::min(top_n, per_level[l]), int64_t(l));
   Tensor lvl_all = ctx.to(Tensor::host_from<int64_t>({n * k, 1}, lvl_host), ctx.device());
-  Tensor scores = sigmoid(ctx, gather_rows(ctx, out.objectness.reshape({n, total, 1}), top_idx))
+  Tensor scores = sigmoid(ctx, gather_rows(ctx, objectness.reshape({n, total, 1}), top_idx))
                       .reshape({n * k});
   Tensor boxes = gather_rows(ctx, proposals, top_idx).reshape({n * k, 4});
 

@@ -8,7 +8,9 @@
 
 #include "detector/anchors.h"
 #include "detector/boxes.h"
+#include "detector/matcher.h"
 #include "detector/rpn_head.h"
+#include "detector/sampler.h"
 #include "detector/transform.h"
 
 namespace dr {
@@ -21,6 +23,11 @@ struct RPNConfig {
   double score_thresh = 0.0;
   double min_size = 1e-3;  // RegionProposalNetwork.min_size
   int conv_depth = 1;      // RPNHead convs: 1 in v1, 2 in v2
+  // Training targets (rpn_fg_iou_thresh, rpn_bg_iou_thresh, rpn_batch_size_per_image,
+  // rpn_positive_fraction).
+  double fg_iou_thresh = Matcher::kRpnFgIouThresh, bg_iou_thresh = Matcher::kRpnBgIouThresh;
+  int64_t batch_size_per_image = BalancedPositiveNegativeSampler::kRpnBatchSizePerImage;
+  double positive_fraction = BalancedPositiveNegativeSampler::kRpnPositiveFraction;
 };
 
 class RegionProposalNetwork : public Module {
@@ -39,6 +46,8 @@ class RegionProposalNetwork : public Module {
   };
   // features: the FPN levels in order ("0".."3", "pool"), each (N, 256, H_l, W_l); all
   // are used, in order, as torchvision's list(features.values()).
+  // objectness and deltas keep their graph (the losses, detector/rpn_loss.h, use them);
+  // the proposals are made from detached copies, as torchvision does.
   Output forward(Context& ctx, const ImageList& images, const FeatureMaps& features);
 
   int64_t pre_nms_top_n() const { return training_ ? cfg.pre_nms_top_n_train : cfg.pre_nms_top_n_test; }
@@ -49,6 +58,9 @@ class RegionProposalNetwork : public Module {
   AnchorGenerator anchor_generator;
   BoxCoder box_coder = BoxCoder::rpn();
   RPNConfig cfg;
+  // Training: anchor matching and sampling (torchvision's member names).
+  Matcher proposal_matcher;
+  BalancedPositiveNegativeSampler fg_bg_sampler;
   RPNHead head;
 };
 

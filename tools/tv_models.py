@@ -28,7 +28,20 @@ DEFAULT_CONFIG = {"arch": "v1", "backbone": "resnet50", "res_fpn": False, "num_c
                   "aspect_ratios": [[0.5, 1.0, 2.0]] * 5,
                   "rpn_pre_nms_top_n_test": 1000, "rpn_post_nms_top_n_test": 1000,
                   "box_score_thresh": 0.05, "box_nms_thresh": 0.5,
-                  "box_detections_per_img": 100}
+                  "box_detections_per_img": 100,
+                  # training settings (FasterRCNN keyword names and defaults)
+                  "rpn_pre_nms_top_n_train": 2000, "rpn_post_nms_top_n_train": 2000,
+                  "rpn_nms_thresh": 0.7, "rpn_fg_iou_thresh": 0.7, "rpn_bg_iou_thresh": 0.3,
+                  "rpn_batch_size_per_image": 256, "rpn_positive_fraction": 0.5,
+                  "box_fg_iou_thresh": 0.5, "box_bg_iou_thresh": 0.5,
+                  "box_batch_size_per_image": 512, "box_positive_fraction": 0.25,
+                  # "" follows the arch (v1 FrozenBatchNorm2d, v2 BatchNorm2d); "batch" or
+                  # "frozen" overrides the body's norm layer
+                  "body_norm": ""}
+TRAIN_KWARGS = ["rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_nms_thresh",
+                "rpn_fg_iou_thresh", "rpn_bg_iou_thresh", "rpn_batch_size_per_image",
+                "rpn_positive_fraction", "box_fg_iou_thresh", "box_bg_iou_thresh",
+                "box_batch_size_per_image", "box_positive_fraction"]
 BACKBONES = ["resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d",
              "resnext101_32x8d"]
 
@@ -80,13 +93,19 @@ def build_backbone(config):
     """BackboneWithFPN (with the residual wrapper when res_fpn) for a config."""
     c = full_config(config)
     ctor = getattr(resnet, c["backbone"])
-    if c["arch"] == "v1":
+    frozen = c["arch"] == "v1" if not c["body_norm"] else c["body_norm"] == "frozen"
+    if frozen and c["arch"] == "v1":
         norm = lambda ch: misc_nn_ops.FrozenBatchNorm2d(ch, eps=c["frozen_bn_eps"])  # noqa: E731
         body = ctor(weights=None, norm_layer=norm)
         backbone = _resnet_fpn_extractor(body, c["trainable_layers"])
+    elif frozen:  # v2 layout with a FrozenBatchNorm2d body
+        norm = lambda ch: misc_nn_ops.FrozenBatchNorm2d(ch, eps=c["frozen_bn_eps"])  # noqa: E731
+        body = ctor(weights=None, norm_layer=norm)
+        backbone = _resnet_fpn_extractor(body, c["trainable_layers"], norm_layer=nn.BatchNorm2d)
     else:
         body = ctor(weights=None)
-        backbone = _resnet_fpn_extractor(body, c["trainable_layers"], norm_layer=nn.BatchNorm2d)
+        fpn_norm = nn.BatchNorm2d if c["arch"] == "v2" else None
+        backbone = _resnet_fpn_extractor(body, c["trainable_layers"], norm_layer=fpn_norm)
     if c["res_fpn"]:
         backbone.fpn = FPNWithResBlocks(backbone.fpn, backbone.out_channels)
     return backbone
@@ -103,7 +122,8 @@ def build_model(config):
                   rpn_pre_nms_top_n_test=c["rpn_pre_nms_top_n_test"],
                   rpn_post_nms_top_n_test=c["rpn_post_nms_top_n_test"],
                   box_score_thresh=c["box_score_thresh"], box_nms_thresh=c["box_nms_thresh"],
-                  box_detections_per_img=c["box_detections_per_img"])
+                  box_detections_per_img=c["box_detections_per_img"],
+                  **{k: c[k] for k in TRAIN_KWARGS})
     if c["arch"] == "v2":
         kwargs.update(
             rpn_head=faster_rcnn.RPNHead(backbone.out_channels,

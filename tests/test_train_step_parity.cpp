@@ -1,0 +1,187 @@
+// One training step against torchvision 0.14's model(images, targets) in training mode
+// (tools/ref/train_step.py) for v1, v2, v2 + residual FPN and a resnet18 body, in f64 on
+// both sides, on a batch of two images of different sizes (image 0 without boxes, image 1
+// with boxes of several sizes, one touching the border). The samplers replay the indices
+// torchvision drew (BalancedPositiveNegativeSampler::draw_hook), so every stage is
+// deterministic and compared in order: the transform with its boxes, the RPN's outputs,
+// anchor labels, regression targets and proposals, the RoI heads' sampled proposals,
+// labels, targets and outputs, the four losses, the gradient of every trainable parameter,
+// and the batch-norm running statistics after the step.
+//
+// Tolerance: both sides compute in f64, so differences come only from summation order
+// (conv/GEMM blocking, reductions): 1e-9 of each tensor's scale (its largest magnitude)
+// plus 1e-9 relative. Gradients use the model's largest gradient as the scale: some
+// parameters' true gradient is zero (a conv bias feeding a training-mode BatchNorm), and
+// both sides then hold rounding noise of ~1e-17.
+#include <cmath>
+#include <memory>
+
+#include "detector/faster_rcnn.h"
+#include "nn/weights.h"
+#include "tests/testing.h"
+
+using namespace dr;
+
+namespace {
+
+constexpr double kTol = 1e-9;
+
+double max_abs(Context& ctx, const Tensor& t) {
+  double m = 0;
+  for (double v : test::to_doubles(ctx, t))
+    if (std::isfinite(v)) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+void check_f64(Context& ctx, const Tensor& actual, const Tensor& expected, const std::string& what,
+               double scale = -1) {
+  if (scale < 0) scale = max_abs(ctx, expected);
+  DR_CHECK_CLOSE(ctx, actual, expected, kTol, kTol * std::max(scale, 1e-300), what);
+}
+
+std::vector<int64_t> ints(const Tensor& t) {
+  return std::vector<int64_t>(t.data<int64_t>(), t.data<int64_t>() + t.numel());
+}
+
+// Rows of a host (R, 4) tensor whose label (R) equals 1: the regression targets that
+// the loss reads (the others may be -inf for an image without boxes).
+Tensor positive_rows(Context& ctx, const Tensor& rows, const Tensor& labels) {
+  Tensor r = ctx.to_host(rows), l = ctx.to_host(labels);
+  std::vector<double> keep;
+  for (int64_t i = 0; i < l.numel(); ++i) {
+    const double v = l.dtype() == DType::I64 ? double(l.data<int64_t>()[i]) : l.data<double>()[i];
+    if (v >= 1)
+      for (int k = 0; k < 4; ++k) keep.push_back(r.data<double>()[4 * i + k]);
+  }
+  return Tensor::host_from<double>({int64_t(keep.size() / 4), 4}, keep);
+}
+
+void check_variant(const std::string& v) {
+  INFO("variant " << v);
+  const TensorFile& ref = test::reference("train_step");
+  const std::string p = v + ".";
+  const TensorFile weights = read_tensor_file(test::ref_dir() + "/train_step_" + v + ".weights.bin");
+  const TensorFile grads = read_tensor_file(test::ref_dir() + "/train_step_" + v + ".grads.bin");
+  Context ctx;
+  FasterRCNN model(ctx, ModelConfig::from_json(weights.meta.at("config")));
+  load_weights(ctx, model, weights);
+  cast_floating(ctx, model, DType::F64);
+  model.train(true);
+  // Replay torchvision's draws.
+  auto replay = [&ref, p](const std::string& stage) {
+    return [&ref, p, stage](int64_t image, const Tensor&) {
+      const std::string s = std::to_string(image);
+      return BalancedPositiveNegativeSampler::Draw{ints(ref.get(p + stage + ".sampled_pos." + s)),
+                                                   ints(ref.get(p + stage + ".sampled_neg." + s))};
+    };
+  };
+  model.rpn.fg_bg_sampler.draw_hook = replay("rpn");
+  model.roi_heads.fg_bg_sampler.draw_hook = replay("roi");
+
+  std::vector<Tensor> images;
+  std::vector<Target> targets;
+  for (int i = 0; i < 2; ++i) {
+    const std::string s = std::to_string(i);
+    images.push_back(ref.get(p + "input.image." + s));
+    targets.push_back({ref.get(p + "input.boxes." + s), ref.get(p + "input.labels." + s)});
+  }
+  CHECK(targets[0].boxes.size(0) == 0);  // the dump keeps an image without boxes
+  FasterRCNN::TrainOutput t = model.forward_train(ctx, images, targets);
+
+  check_f64(ctx, t.images.tensors, ref.get(p + "transform.tensors"), "transform");
+  for (int i = 0; i < 2; ++i) {
+    const std::string s = std::to_string(i);
+    CHECK(t.images.image_sizes[i].first == ref.get(p + "transform.sizes").data<int64_t>()[2 * i]);
+    CHECK(t.images.image_sizes[i].second == ref.get(p + "transform.sizes").data<int64_t>()[2 * i + 1]);
+    check_f64(ctx, t.targets[i].boxes, ref.get(p + "transform.boxes." + s), "resized boxes " + s);
+  }
+  // RPN.
+  DR_CHECK_CLOSE(ctx, t.rpn.anchors, ref.get(p + "rpn.anchors"), 0, 0, "anchors");
+  check_f64(ctx, t.rpn.objectness, ref.get(p + "rpn.objectness"), "rpn objectness");
+  check_f64(ctx, t.rpn.deltas, ref.get(p + "rpn.pred_bbox_deltas"), "rpn deltas");
+  for (int i = 0; i < 2; ++i) {
+    const std::string s = std::to_string(i);
+    check_f64(ctx, t.rpn.boxes[i], ref.get(p + "rpn.proposals." + s), "proposals " + s);
+    DR_CHECK_CLOSE(ctx, t.rpn_loss.targets[i].labels, ref.get(p + "rpn.labels." + s), 0, 0,
+                   "anchor labels " + s);
+    DR_CHECK_CLOSE(ctx, t.rpn_loss.targets[i].matched_gt_boxes,
+                   ref.get(p + "rpn.matched_gt_boxes." + s), 0, 0, "matched gt boxes " + s);
+    const int64_t a = t.rpn.anchors.size(0);
+    check_f64(ctx, positive_rows(ctx, t.rpn_loss.regression_targets.narrow0(i * a, a),
+                                 t.rpn_loss.targets[i].labels),
+              positive_rows(ctx, ref.get(p + "rpn.regression_targets." + s), ref.get(p + "rpn.labels." + s)),
+              "rpn regression targets of positives " + s);
+  }
+  // RoI heads.
+  for (int i = 0; i < 2; ++i) {
+    const std::string s = std::to_string(i);
+    DR_CHECK_CLOSE(ctx, t.samples.sampled[i].both, ref.get(p + "roi.sampled_inds." + s), 0, 0,
+                   "roi sampled indices " + s);
+    check_f64(ctx, t.samples.proposals[i], ref.get(p + "roi.proposals." + s), "roi proposals " + s);
+  }
+  std::vector<Tensor> labels, regression;
+  for (int i = 0; i < 2; ++i) {
+    labels.push_back(ref.get(p + "roi.labels." + std::to_string(i)));
+    regression.push_back(ref.get(p + "roi.regression_targets." + std::to_string(i)));
+  }
+  Tensor ref_labels = Tensor::host({labels[0].numel() + labels[1].numel()}, DType::I64);
+  std::copy(labels[0].data<int64_t>(), labels[0].data<int64_t>() + labels[0].numel(), ref_labels.data<int64_t>());
+  std::copy(labels[1].data<int64_t>(), labels[1].data<int64_t>() + labels[1].numel(),
+            ref_labels.data<int64_t>() + labels[0].numel());
+  DR_CHECK_CLOSE(ctx, t.samples.labels, ref_labels, 0, 0, "roi labels");
+  const int64_t r0 = labels[0].numel();
+  check_f64(ctx, positive_rows(ctx, t.samples.regression_targets.narrow0(r0, labels[1].numel()), labels[1]),
+            positive_rows(ctx, regression[1], labels[1]), "roi regression targets of positives");
+  check_f64(ctx, t.class_logits, ref.get(p + "roi.class_logits"), "class logits");
+  check_f64(ctx, t.box_regression, ref.get(p + "roi.box_regression"), "box regression");
+
+  // The four losses, by name and order, and their sum.
+  const char* names[] = {"loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg"};
+  REQUIRE(t.losses.size() == 4);
+  for (int k = 0; k < 4; ++k) {
+    CHECK(t.losses[k].first == names[k]);
+    check_f64(ctx, t.losses[k].second, ref.get(p + names[k]), names[k]);
+  }
+  check_f64(ctx, t.total, ref.get(p + "loss"), "loss");
+
+  // Backward: every trainable parameter's gradient; frozen ones get none.
+  ctx.backward(t.total);
+  double scale = 0;
+  for (const auto& kv : grads.tensors) scale = std::max(scale, max_abs(ctx, kv.second));
+  REQUIRE(scale > 0);
+  size_t trainable = 0, frozen = 0;
+  for (const NamedTensor& nt : model.named_parameters()) {
+    const Tensor* g = grads.find("grad." + nt.name);
+    if (g) {
+      ++trainable;
+      CHECK_MESSAGE(nt.tensor->requires_grad(), nt.name << " is frozen here but trained in torch");
+      CHECK_MESSAGE(nt.tensor->has_grad(), nt.name << " got no gradient");
+      if (nt.tensor->has_grad()) check_f64(ctx, nt.tensor->grad(), *g, "grad " + nt.name, scale);
+    } else {
+      ++frozen;
+      CHECK_MESSAGE(!nt.tensor->requires_grad(), nt.name << " is trainable here but frozen in torch");
+      CHECK_MESSAGE(!nt.tensor->has_grad(), nt.name << " is frozen but got a gradient");
+    }
+  }
+  CHECK(trainable > 0);
+  MESSAGE(v << ": " << trainable << " trainable parameters checked, " << frozen << " frozen");
+  // Batch-norm running statistics after the step (v2's BatchNorm2d in training mode).
+  size_t stats = 0;
+  for (const NamedTensor& nt : model.named_tensors()) {
+    const Tensor* s = ref.find(p + "state." + nt.name);
+    if (!s) continue;
+    ++stats;
+    if (s->dtype() == DType::I64)
+      DR_CHECK_CLOSE(ctx, *nt.tensor, *s, 0, 0, nt.name);
+    else
+      check_f64(ctx, *nt.tensor, *s, nt.name);
+  }
+  if (v != "v1") CHECK(stats > 0);
+}
+
+}  // namespace
+
+TEST_CASE("train step parity with torchvision (f64): v1") { check_variant("v1"); }
+TEST_CASE("train step parity with torchvision (f64): v2") { check_variant("v2"); }
+TEST_CASE("train step parity with torchvision (f64): v2 + residual FPN") { check_variant("v2res"); }
+TEST_CASE("train step parity with torchvision (f64): resnet18 body") { check_variant("r18"); }
