@@ -7,6 +7,7 @@
 
 #include "detector/boxes.h"
 #include "detector/faster_rcnn.h"
+#include "detector/matcher.h"
 #include "detector/select_ops.h"
 #include "detector/nms.h"
 #include "detector/roi_align.h"
@@ -54,6 +55,7 @@ TEST_CASE("tape: every op without a backward refuses an input needing a gradient
   Tensor feat = test::random_tensor(ctx, {1, 2, 8, 8});
   Tensor image = test::random_tensor(ctx, {3, 5, 6}, 0, 1);
   Tensor c4 = Tensor::host_from<float>({4}, {1, 1, 1, 1});
+  Tensor iou = Tensor::host_from<float>({1, 2}, {0.8f, 0.1f});
   BoxCoder coder;
   GeneralizedRCNNTransform tr;
   tr.min_sizes = {10};
@@ -94,6 +96,7 @@ TEST_CASE("tape: every op without a backward refuses an input needing a gradient
          batch_norm2d(ctx, x, Tensor(), Tensor(), c4, c4, true);
        }},
       {"GeneralizedRCNNTransform.normalize", &image, [&] { tr.forward(ctx, {image}); }},
+      {"Matcher", &iou, [&] { Matcher(0.7, 0.3, true)(ctx, iou); }},
   };
   for (Case& c : cases) {
     CAPTURE(c.op);
