@@ -1,6 +1,8 @@
 // The autograd tape as a training step uses it: no op drops a gradient silently, a
 // failing backward leaves no half-accumulated gradient behind, backward does not record.
 // (Per-op gradients are checked by finite differences beside each op's own tests.)
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <new>
 #include <string>
@@ -429,4 +431,57 @@ TEST_CASE("graph: after a training step every trainable parameter has a gradient
     for (const NamedTensor& t : bb.named_tensors())
       if (!t.is_parameter) CHECK_FALSE(t.tensor->has_grad());
   }
+}
+
+TEST_CASE("gpu: a training backward through the tape on CUDA matches the CPU (views, cat0, gather)") {
+  // The same resnet18-FPN (FrozenBatchNorm2d body, stem and layer1 frozen) on both devices;
+  // the loss takes the RPN's path: permute_flatten per level, per-image narrow0 slices of a
+  // reshape, cat0, then a gather of some rows (a sampler's pick), L = sum(rows * r).
+  Context cpu(Device::cpu(), 61), gpu(Device::cuda(0), 61);
+  BackboneOptions o;
+  o.resnet = "resnet18";
+  BackboneWithFPN bc(cpu, o), bg(gpu, o);
+  auto tc = bc.named_tensors(), tg = bg.named_tensors();
+  REQUIRE(tc.size() == tg.size());
+  for (size_t i = 0; i < tc.size(); ++i) gpu.copy(*tg[i].tensor, *tc[i].tensor);
+  bc.train(true);
+  bg.train(true);
+  Tensor images = test::random_tensor(cpu, {2, 3, 64, 64});
+  // Rows per image: 64 anchors-worth of channels over 16x16, 8x8, 4x4, 2x2, 1x1 = 21824;
+  // the picks touch every level of image 0, two of image 1, and row 0 twice.
+  Tensor pick = Tensor::host_from<int64_t>({8}, {0, 17000, 20500, 21600, 21800, 21829, 38308, 0});
+  auto loss_rows = [&](Context& ctx, BackboneWithFPN& bb, const Tensor& im, const Tensor& idx) {
+    FeatureMaps maps = bb.forward(ctx, im);
+    std::vector<Tensor> flat, parts;
+    for (const auto& m : maps) flat.push_back(permute_flatten(ctx, m.second, 4));  // (N, HW*64, 4)
+    for (int64_t i = 0; i < 2; ++i)
+      for (const Tensor& f : flat)
+        parts.push_back(f.reshape({2 * f.size(1), 4}).narrow0(i * f.size(1), f.size(1)));
+    return gather_rows(ctx, cat0(ctx, parts), idx);  // (8, 4)
+  };
+  Tensor r = test::random_tensor(cpu, {8, 4});
+  {
+    TrainingScope sc(cpu, bc);
+    cpu.backward(loss_rows(cpu, bc, images, pick), r);
+  }
+  {
+    TrainingScope sg(gpu, bg);
+    gpu.backward(loss_rows(gpu, bg, gpu.to(images, gpu.device()), gpu.to(pick, gpu.device())),
+                 gpu.to(r, gpu.device()));
+  }
+  // cuDNN and im2col sum in different orders through ~20 layers: compare each gradient
+  // relative to its own scale (1e-3 of max |g|), which a wrong index or a lost slice fails.
+  auto pc = bc.named_parameters(), pg = bg.named_parameters();
+  int compared = 0;
+  for (size_t i = 0; i < pc.size(); ++i) {
+    CAPTURE(pc[i].name);
+    REQUIRE(pc[i].tensor->has_grad() == pg[i].tensor->has_grad());
+    if (!pc[i].tensor->has_grad()) continue;
+    double scale = 0;
+    for (double v : test::to_doubles(cpu, pc[i].tensor->grad())) scale = std::max(scale, std::fabs(v));
+    DR_CHECK_CLOSE(gpu, pg[i].tensor->grad(), pc[i].tensor->grad(), 1e-3, 1e-3 * scale + 1e-12,
+                   pc[i].name + " gradient");
+    ++compared;
+  }
+  CHECK(compared > 40);
 }
