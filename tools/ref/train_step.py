@@ -117,16 +117,18 @@ Its meta (and OUT's meta) lists "trainable" and "frozen" (requires_grad=False, w
 .grad stayed None) state_dict keys. Note: v2res's residual-block conv biases feed a
 training-mode BatchNorm, so their true gradient is 0 and the stored values are
 rounding noise (|g| <= ~1e-15); compare them with an absolute tolerance. Elsewhere the
-per-tensor max |grad| ranges from ~6e-4 (FPN layer_blocks.3) to ~3 (meta grad_scale).
+per-tensor max |grad| ranges from ~5e-4 (FPN layer_blocks.3) to ~4 (meta grad_scale).
 
 meta: variants (full configs), train (the training hyper-parameters torchvision used,
 incl. box_batch_size_per_image 64), counts (proposals and sampled pos/neg per image),
 grad_scale per variant (max |grad|), losses, trainable/frozen, and "margins": per variant
 the distance of each discrete decision from its threshold (tools/train_margins.py):
-  rpn[i].topk_gap        logit gap at level 0's top-2000 boundary (~2e-4 and more)
-  rpn[i].score_gap       smallest gap between two NMS candidates' sigmoid scores (~3e-8 to
-                         2e-7: f64 orders are exact; f32 cannot reproduce the full order)
-  rpn[i].nms_iou_margin  smallest |deciding IoU - 0.7| (~1e-5 and more)
+  rpn[i].topk_gap        logit gap at level 0's top-2000 boundary (>= 3e-4 here)
+  rpn[i].score_gap       smallest gap between two NMS candidates' sigmoid scores (2e-9 to
+                         8e-8 here, unavoidable among ~3000 scores: f64 reproduces the
+                         proposal order, f32 cannot, so an f32 run cannot replay the RoI
+                         draws, which index that order)
+  rpn[i].nms_iou_margin  smallest |deciding IoU - 0.7| (>= 5e-7 here)
   rpn_match / roi_match  |best IoU - thresholds| (>= ~3e-5), best-vs-second gt gap of the
                          positives, and for the RPN's low-quality rule the per-gt count of
                          exactly tied best anchors (all of them become positives) and the
