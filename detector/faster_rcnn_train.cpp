@@ -32,11 +32,7 @@ FasterRCNN::TrainOutput FasterRCNN::forward_train(Context& ctx, const std::vecto
   DR_CHECK(!images.empty(), "FasterRCNN.forward_train: no images");
   DR_CHECK(images.size() == targets.size(), "FasterRCNN.forward_train: " << images.size()
                                                 << " images but " << targets.size() << " targets");
-  DR_CHECK(is_training(), "FasterRCNN.forward_train: the model is in eval mode (call train(true))");
-  DR_CHECK(ctx.tape().size() == 0,
-           "FasterRCNN.forward_train: a training forward must start on an empty tape ("
-               << ctx.tape().size() << " entries left from an earlier step)");
-  GradModeGuard record(ctx, true);
+  TrainingScope scope(ctx, *this);  // training mode, empty tape, recording on
   TrainOutput t;
   std::vector<Tensor> boxes;
   for (size_t i = 0; i < images.size(); ++i) {
