@@ -213,5 +213,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
-# The detector dump reuses the backbone dump's weight randomization.
+# The detector and train_step dumps reuse the backbone dump's weight randomization.
 $(BUILD)/ref/detector.bin: tools/ref/backbone.py
+$(BUILD)/ref/train_step.bin: tools/ref/backbone.py

@@ -88,9 +88,7 @@ std::vector<double> staged_forward(Context& ctx, FasterRCNN& m, const std::vecto
   t.push_back(now_ms());
   FeatureMaps feats = m.backbone.forward(ctx, il.tensors);
   t.push_back(now_ms());
-  std::vector<Tensor> levels;
-  for (auto& kv : feats) levels.push_back(kv.second);
-  RegionProposalNetwork::Output rpn = m.rpn.forward(ctx, il, levels);
+  RegionProposalNetwork::Output rpn = m.rpn.forward(ctx, il, feats);
   t.push_back(now_ms());
   RoIHeads::Output roi = m.roi_heads.forward(ctx, feats, rpn.boxes, il.image_sizes);
   std::vector<Tensor> boxes;

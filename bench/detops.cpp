@@ -80,7 +80,10 @@ print(f"torch cpu  roi_align fwd 512x256: {t(lambda: pool(feats, boxes, [(800, 8
 y = pool(feats, boxes, [(800, 800)]); dy = torch.rand_like(y)
 print(f"torch cpu  roi_align bwd 512x256: {t(lambda: torch.autograd.grad(y, list(feats.values()), dy, retain_graph=True)):.3f} ms")
 )PY";
-  std::string cmd = "/usr/bin/python3 - <<'EOF'\n" + script + "\nEOF\n";
+  // DR_PYTHON: the interpreter with torch (a lent GPU machine has it outside /usr/bin).
+  const char* env = std::getenv("DR_PYTHON");
+  const std::string python = env && *env ? env : "/usr/bin/python3";
+  std::string cmd = python + " - <<'EOF'\n" + script + "\nEOF\n";
   if (std::system(cmd.c_str()) != 0) std::printf("torch reference skipped (python3/torch missing)\n");
 }
 

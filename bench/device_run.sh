@@ -37,7 +37,7 @@ for s in $steps; do
     gpu)
       DR_REQUIRE_GPU=1 $C/bin/dr_tests --test-case='gpu:*' 2>&1 | tee $OUT/gpu_tests.log; rc=$? ;;
     bench)
-      for b in detops conv detector; do
+      for b in detops conv detector train_step; do
         [ -x $C/bin/bench_$b ] || continue
         echo "== bench_$b --quick"; timeout 240 $C/bin/bench_$b --quick
       done 2>&1 | tee $OUT/bench.log; rc=$? ;;

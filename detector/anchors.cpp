@@ -71,7 +71,7 @@ Tensor AnchorGenerator::grid_anchors(Context& ctx, int level, int64_t image_h, i
 }
 
 Tensor AnchorGenerator::forward(Context& ctx, int64_t image_h, int64_t image_w,
-                                const std::vector<std::pair<int64_t, int64_t>>& feature_sizes,
+                                const std::vector<ImageSize>& feature_sizes,
                                 DType dtype) const {
   DR_CHECK(feature_sizes.size() == sizes.size() && sizes.size() == aspect_ratios.size(),
            "AnchorGenerator: " << feature_sizes.size() << " feature maps for " << sizes.size()

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nn/context.h"
+#include "nn/feature_maps.h"
 #include "nn/tensor.h"
 
 namespace dr {
@@ -29,7 +30,7 @@ struct AnchorGenerator {
   // forward: all levels concatenated, (sum_l fh_l * fw_l * A_l, 4) on ctx's device. The
   // same for every image of the batch (torchvision returns one copy per image).
   Tensor forward(Context& ctx, int64_t image_h, int64_t image_w,
-                 const std::vector<std::pair<int64_t, int64_t>>& feature_sizes,
+                 const std::vector<ImageSize>& feature_sizes,
                  DType dtype = DType::F32) const;
 };
 

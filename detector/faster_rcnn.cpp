@@ -62,10 +62,22 @@ FasterRCNN::FasterRCNN(Context& ctx, const ModelConfig& cfg)
   register_module("backbone", backbone);
   register_module("rpn", rpn);
   register_module("roi_heads", roi_heads);
+  // ParamTags::stage: "backbone.body" and "backbone.fpn" (marked by the backbone), "rpn",
+  // "roi_heads".
+  rpn.set_stage_root();
+  roi_heads.set_stage_root();
+}
+
+void FasterRCNN::train(bool on) {
+  Module::train(on);
+  transform.training = on;
 }
 
 FasterRCNN::Trace FasterRCNN::forward_trace(Context& ctx, const std::vector<Tensor>& images) {
+  DR_CHECK(!is_training(), "FasterRCNN::forward_trace/detect is the eval forward but the model "
+                           "is in training mode: call train(false) first");
   DR_CHECK(!images.empty(), "FasterRCNN: no images");
+  GradModeGuard no_record(ctx, false);
   Trace t;
   std::vector<ImageSize> original;
   for (const Tensor& im : images) {
@@ -75,9 +87,7 @@ FasterRCNN::Trace FasterRCNN::forward_trace(Context& ctx, const std::vector<Tens
   }
   t.images = transform.forward(ctx, images);
   t.features = backbone.forward(ctx, t.images.tensors);
-  std::vector<Tensor> levels;
-  for (auto& kv : t.features) levels.push_back(kv.second);
-  t.rpn = rpn.forward(ctx, t.images, levels);
+  t.rpn = rpn.forward(ctx, t.images, t.features);
   t.roi = roi_heads.forward(ctx, t.features, t.rpn.boxes, t.images.image_sizes);
   std::vector<Tensor> boxes;
   for (auto& d : t.roi.detections) boxes.push_back(d.boxes);

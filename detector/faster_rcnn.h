@@ -31,7 +31,14 @@ class FasterRCNN : public Module {
     RoIHeads::Output roi;
     std::vector<Detections> detections;  // original image coordinates
   };
-  // images: (3, H_i, W_i) float in [0, 1] (sizes may differ), on ctx's device.
+  // The one training switch: train(true) puts every batch norm, the RPN's top-n choice
+  // and the transform (random min_size, no box rescaling) in training mode; train(false)
+  // is eval. Gradient recording follows from it: eval forwards never record, and a
+  // training forward records inside a TrainingScope (nn/module.h).
+  void train(bool on = true) override;
+
+  // The eval forward. images: (3, H_i, W_i) float in [0, 1] (sizes may differ), on ctx's
+  // device. Needs eval mode (throws otherwise) and records nothing whatever ctx's mode.
   Trace forward_trace(Context& ctx, const std::vector<Tensor>& images);
   std::vector<Detections> detect(Context& ctx, const std::vector<Tensor>& images) {
     return forward_trace(ctx, images).detections;

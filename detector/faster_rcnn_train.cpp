@@ -32,11 +32,7 @@ FasterRCNN::TrainOutput FasterRCNN::forward_train(Context& ctx, const std::vecto
   DR_CHECK(!images.empty(), "FasterRCNN.forward_train: no images");
   DR_CHECK(images.size() == targets.size(), "FasterRCNN.forward_train: " << images.size()
                                                 << " images but " << targets.size() << " targets");
-  DR_CHECK(is_training(), "FasterRCNN.forward_train: the model is in eval mode (call train(true))");
-  DR_CHECK(ctx.tape().size() == 0,
-           "FasterRCNN.forward_train: a training forward must start on an empty tape ("
-               << ctx.tape().size() << " entries left from an earlier step)");
-  GradModeGuard record(ctx, true);
+  TrainingScope scope(ctx, *this);  // training mode, empty tape, recording on
   TrainOutput t;
   std::vector<Tensor> boxes;
   for (size_t i = 0; i < images.size(); ++i) {
@@ -59,9 +55,7 @@ FasterRCNN::TrainOutput FasterRCNN::forward_train(Context& ctx, const std::vecto
 
   // Backbone and RPN: proposals for the RoI heads, losses on sampled anchors.
   t.features = backbone.forward(ctx, t.images.tensors);
-  std::vector<Tensor> levels;
-  for (auto& kv : t.features) levels.push_back(kv.second);
-  t.rpn = rpn.forward(ctx, t.images, levels);
+  t.rpn = rpn.forward(ctx, t.images, t.features);
   t.rpn_loss = rpn_loss(ctx, t.rpn.objectness, t.rpn.deltas, t.rpn.anchors, boxes,
                         rpn.proposal_matcher, rpn.fg_bg_sampler, rpn.box_coder);
 

@@ -14,6 +14,7 @@ Matcher::Matcher(double high, double low, bool allow_low_quality)
 Tensor Matcher::operator()(Context& ctx, const Tensor& q) const {
   check_float("Matcher", "match_quality_matrix", q);
   check_dim("Matcher", "match_quality_matrix", q, 2);
+  ctx.check_no_grad("Matcher", {&q});  // matches are indices: nothing to differentiate
   DR_CHECK(q.size(0) > 0, "Matcher: no ground-truth boxes available for one of the images during "
                           "training (match_quality_matrix " << q.str() << ")");
   DR_CHECK(q.size(1) > 0, "Matcher: no proposal boxes available for one of the images during "

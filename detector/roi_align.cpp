@@ -196,7 +196,7 @@ double infer_scale(int64_t feature_size, int64_t original_size) {
 
 std::pair<std::vector<double>, LevelMapperConfig> MultiScaleRoIAlign::setup_scales(
     const std::vector<Tensor>& features,
-    const std::vector<std::pair<int64_t, int64_t>>& image_sizes) const {
+    const std::vector<ImageSize>& image_sizes) const {
   DR_CHECK(!image_sizes.empty(), "MultiScaleRoIAlign: images list should not be empty");
   int64_t max_h = 0, max_w = 0;
   for (auto& s : image_sizes) {
@@ -215,9 +215,9 @@ std::pair<std::vector<double>, LevelMapperConfig> MultiScaleRoIAlign::setup_scal
 }
 
 Tensor MultiScaleRoIAlign::forward(Context& ctx,
-                                   const std::vector<std::pair<std::string, Tensor>>& features,
+                                   const FeatureMaps& features,
                                    const std::vector<Tensor>& boxes,
-                                   const std::vector<std::pair<int64_t, int64_t>>& image_sizes) {
+                                   const std::vector<ImageSize>& image_sizes) {
   std::vector<Tensor> used;
   for (auto& nf : features)
     for (auto& name : featmap_names)

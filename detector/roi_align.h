@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nn/context.h"
+#include "nn/feature_maps.h"
 #include "nn/tensor.h"
 
 namespace dr {
@@ -55,16 +56,16 @@ struct MultiScaleRoIAlign {
   // used, in feature order, as _filter_input); boxes: per image (k_i, 4) in image
   // coordinates; image_sizes: per image (h, w) after the transform's resize.
   // -> (sum k_i, C, output_size, output_size).
-  Tensor forward(Context& ctx, const std::vector<std::pair<std::string, Tensor>>& features,
+  Tensor forward(Context& ctx, const FeatureMaps& features,
                  const std::vector<Tensor>& boxes,
-                 const std::vector<std::pair<int64_t, int64_t>>& image_sizes);
+                 const std::vector<ImageSize>& image_sizes);
   void reset_scales() { scales_.clear(); }
 
   // _setup_scales: the spatial scale of each used level, 2^round(log2(feature_h / max_h)),
   // and the LevelMapper (k_min = -log2(scale[0]), k_max = -log2(scale[-1])).
   std::pair<std::vector<double>, LevelMapperConfig> setup_scales(
       const std::vector<Tensor>& features,
-      const std::vector<std::pair<int64_t, int64_t>>& image_sizes) const;
+      const std::vector<ImageSize>& image_sizes) const;
 
  private:
   std::vector<double> scales_;  // cached by the first forward (empty: not yet)

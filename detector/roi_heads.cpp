@@ -20,7 +20,7 @@ RoIHeads::RoIHeads(Context& ctx, std::unique_ptr<BoxHead> head, int64_t num_clas
   register_module("box_predictor", *box_predictor);
 }
 
-RoIHeads::Output RoIHeads::forward(Context& ctx, const NamedFeatures& features,
+RoIHeads::Output RoIHeads::forward(Context& ctx, const FeatureMaps& features,
                                    const std::vector<Tensor>& proposals,
                                    const std::vector<ImageSize>& image_sizes) {
   Output out;

@@ -38,8 +38,6 @@ struct Detections {
   Tensor labels;  // (k) int64 class ids, 1..num_classes-1 (0 is background)
 };
 
-using NamedFeatures = std::vector<std::pair<std::string, Tensor>>;
-
 class RoIHeads : public Module {
  public:
   RoIHeads(Context& ctx, std::unique_ptr<BoxHead> box_head, int64_t num_classes,
@@ -53,7 +51,7 @@ class RoIHeads : public Module {
   };
   // features: FPN levels by name; proposals: per image (k_i, 4); image_sizes: per image
   // (h, w) after the transform's resize.
-  Output forward(Context& ctx, const NamedFeatures& features, const std::vector<Tensor>& proposals,
+  Output forward(Context& ctx, const FeatureMaps& features, const std::vector<Tensor>& proposals,
                  const std::vector<ImageSize>& image_sizes);
 
   std::vector<Detections> postprocess_detections(Context& ctx, const Tensor& class_logits,

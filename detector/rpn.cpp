@@ -23,14 +23,15 @@ RegionProposalNetwork::RegionProposalNetwork(Context& ctx, const AnchorGenerator
 }
 
 RegionProposalNetwork::Output RegionProposalNetwork::forward(Context& ctx, const ImageList& images,
-                                                             const std::vector<Tensor>& features) {
+                                                             const FeatureMaps& maps) {
   Output out;
   const int64_t n = images.tensors.size(0);
+  const std::vector<Tensor> features = map_tensors(maps);
   out.head = head.forward(ctx, features);
 
   // Per-anchor layout (torchvision concat_box_prediction_layers): level by level,
   // (y, x, anchor) within a level.
-  std::vector<std::pair<int64_t, int64_t>> feature_sizes;
+  std::vector<ImageSize> feature_sizes;
   std::vector<int64_t> per_level;
   std::vector<Tensor> logits, deltas;
   for (size_t l = 0; l < features.size(); ++l) {

@@ -44,10 +44,11 @@ class RegionProposalNetwork : public Module {
     Tensor objectness;           // (N, A_total) logits in anchor order
     Tensor deltas;               // (N, A_total, 4)
   };
-  // features: the FPN levels in order ("0".."3", "pool"), each (N, 256, H_l, W_l).
+  // features: the FPN levels in order ("0".."3", "pool"), each (N, 256, H_l, W_l); all
+  // are used, in order, as torchvision's list(features.values()).
   // objectness and deltas keep their graph (the losses, detector/rpn_loss.h, use them);
   // the proposals are made from detached copies, as torchvision does.
-  Output forward(Context& ctx, const ImageList& images, const std::vector<Tensor>& features);
+  Output forward(Context& ctx, const ImageList& images, const FeatureMaps& features);
 
   int64_t pre_nms_top_n() const { return training_ ? cfg.pre_nms_top_n_train : cfg.pre_nms_top_n_test; }
   int64_t post_nms_top_n() const {

@@ -16,7 +16,7 @@ void check_segment_offsets(const char* op, const std::vector<int64_t>& offsets, 
 }
 
 Tensor clip_boxes_segments(Context& ctx, const Tensor& boxes, const std::vector<int64_t>& offsets,
-                           const std::vector<std::pair<int64_t, int64_t>>& sizes) {
+                           const std::vector<ImageSize>& sizes) {
   check_float("clip_boxes_segments", "boxes", boxes);
   DR_CHECK((boxes.dim() == 2 || boxes.dim() == 3) && boxes.size(-1) == 4,
            "clip_boxes_segments: boxes must be (R, 4) or (R, C, 4), got " << boxes.str());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nn/context.h"
+#include "nn/feature_maps.h"
 #include "nn/tensor.h"
 
 namespace dr {
@@ -20,7 +21,7 @@ struct SegmentedKeep {
 
 // clip_boxes_to_image per image: boxes (R, 4) or (R, C, 4), sizes (S) of (height, width).
 Tensor clip_boxes_segments(Context& ctx, const Tensor& boxes, const std::vector<int64_t>& offsets,
-                           const std::vector<std::pair<int64_t, int64_t>>& sizes);
+                           const std::vector<ImageSize>& sizes);
 
 // remove_small_boxes(min_size) and a score threshold in one filter: keeps rows of boxes
 // (R, 4) with both sides >= min_size and, when scores (R) is defined, score >= thr

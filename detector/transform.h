@@ -7,11 +7,10 @@
 #include <vector>
 
 #include "nn/context.h"
+#include "nn/feature_maps.h"
 #include "nn/tensor.h"
 
 namespace dr {
-
-using ImageSize = std::pair<int64_t, int64_t>;  // (height, width)
 
 // torchvision's ImageList: the padded batch and each image's size after resizing.
 struct ImageList {

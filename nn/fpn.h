@@ -8,12 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "nn/feature_maps.h"
 #include "nn/layers/conv_norm_act.h"
 
 namespace dr {
-
-// Named feature maps in torchvision's OrderedDict order, highest resolution first.
-using FeatureMaps = std::vector<std::pair<std::string, Tensor>>;
 
 class FeaturePyramidNetwork : public Module {
  public:

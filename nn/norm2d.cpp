@@ -7,8 +7,8 @@ Norm2d::Norm2d(Context& ctx, NormKind kind, int64_t channels, double frozen_eps)
   if (kind == NormKind::BatchNorm) {
     batch_ = std::make_unique<BatchNorm2d>(ctx, channels);
     // Same names and order as torch.nn.BatchNorm2d's state_dict.
-    register_parameter("weight", batch_->weight);
-    register_parameter("bias", batch_->bias);
+    register_parameter("weight", batch_->weight, true, norm_tags(false));
+    register_parameter("bias", batch_->bias, true, norm_tags(true));
     register_buffer("running_mean", batch_->running_mean);
     register_buffer("running_var", batch_->running_var);
     register_buffer("num_batches_tracked", batch_->num_batches_tracked);

@@ -121,6 +121,14 @@ ResNetBody::ResNetBody(Context& ctx, const ResNetSpec& s, NormKind norm, double 
   register_module("layer2", layer2);
   register_module("layer3", layer3);
   register_module("layer4", layer4);
+  // ParamTags::body_layer: torchvision's stage numbering (0 = stem) for per-stage groups.
+  int index = 0;
+  for (Module* m : {static_cast<Module*>(&conv1), static_cast<Module*>(&bn1)})
+    m->tag_parameters([](ParamTags& t) { t.body_layer = 0; });
+  for (ModuleList* layer : {&layer1, &layer2, &layer3, &layer4}) {
+    ++index;
+    layer->tag_parameters([index](ParamTags& t) { t.body_layer = index; });
+  }
 }
 
 // ResNet._make_layer: the first block strides and downsamples when the shape changes.

@@ -70,12 +70,6 @@ FeatureMaps upload(Context& gpu, const FeatureMaps& f) {
   return out;
 }
 
-std::vector<Tensor> levels(const FeatureMaps& f) {
-  std::vector<Tensor> out;
-  for (auto& kv : f) out.push_back(kv.second);
-  return out;
-}
-
 // CPU and CUDA copies of one variant, with the CPU's transform and backbone outputs.
 struct Pair {
   Context cpu{Device::cpu(), 1}, gpu{Device::cuda(0), 1};
@@ -92,8 +86,8 @@ void check_rpn(const std::string& v) {
   INFO("variant " << v);
   Pair p(v);
   Context& g = p.gpu;
-  auto oc = p.mc->rpn.forward(p.cpu, p.il, levels(p.feats));
-  auto og = p.mg->rpn.forward(g, upload(g, p.il), levels(upload(g, p.feats)));
+  auto oc = p.mc->rpn.forward(p.cpu, p.il, p.feats);
+  auto og = p.mg->rpn.forward(g, upload(g, p.il), upload(g, p.feats));
   REQUIRE(og.head.objectness.size() == oc.head.objectness.size());
   for (size_t l = 0; l < oc.head.objectness.size(); ++l) {
     const std::string s = std::to_string(l);
@@ -116,7 +110,7 @@ void check_roi_heads(const std::string& v) {
   Pair p(v);
   Context& g = p.gpu;
   // The CPU's proposals on both devices, so this checks the heads alone.
-  std::vector<Tensor> props = p.mc->rpn.forward(p.cpu, p.il, levels(p.feats)).boxes, props_g;
+  std::vector<Tensor> props = p.mc->rpn.forward(p.cpu, p.il, p.feats).boxes, props_g;
   for (const Tensor& t : props) props_g.push_back(g.to(t, g.device()));
   auto rc = p.mc->roi_heads.forward(p.cpu, p.feats, props, p.il.image_sizes);
   auto rg = p.mg->roi_heads.forward(g, upload(g, p.feats), props_g, p.il.image_sizes);

@@ -19,6 +19,7 @@
 #include "detector/faster_rcnn.h"
 #include "nn/weights.h"
 #include "tests/testing.h"
+#include "tests/train_helpers.h"
 
 using namespace dr;
 
@@ -63,7 +64,12 @@ void check_variant(const std::string& v) {
   const TensorFile weights = read_tensor_file(test::ref_dir() + "/train_step_" + v + ".weights.bin");
   const TensorFile grads = read_tensor_file(test::ref_dir() + "/train_step_" + v + ".grads.bin");
   Context ctx;
-  FasterRCNN model(ctx, ModelConfig::from_json(weights.meta.at("config")));
+  // The dump's training settings (it samples 64 RoIs an image, not 512) join the config;
+  // from_json ignores the keys that are not model settings.
+  nlohmann::json cfg = weights.meta.at("config");
+  for (auto& kv : ref.meta.at("train").items()) cfg[kv.key()] = kv.value();
+  FasterRCNN model(ctx, ModelConfig::from_json(cfg));
+  CHECK(model.roi_heads.fg_bg_sampler.batch_size_per_image == cfg.at("box_batch_size_per_image"));
   load_weights(ctx, model, weights);
   cast_floating(ctx, model, DType::F64);
   model.train(true);
@@ -150,13 +156,17 @@ void check_variant(const std::string& v) {
   for (const auto& kv : grads.tensors) scale = std::max(scale, max_abs(ctx, kv.second));
   REQUIRE(scale > 0);
   size_t trainable = 0, frozen = 0;
+  double worst = 0;
   for (const NamedTensor& nt : model.named_parameters()) {
     const Tensor* g = grads.find("grad." + nt.name);
     if (g) {
       ++trainable;
       CHECK_MESSAGE(nt.tensor->requires_grad(), nt.name << " is frozen here but trained in torch");
       CHECK_MESSAGE(nt.tensor->has_grad(), nt.name << " got no gradient");
-      if (nt.tensor->has_grad()) check_f64(ctx, nt.tensor->grad(), *g, "grad " + nt.name, scale);
+      if (nt.tensor->has_grad()) {
+        check_f64(ctx, nt.tensor->grad(), *g, "grad " + nt.name, scale);
+        worst = std::max(worst, test::compare(ctx, nt.tensor->grad(), *g, 0, 0, nt.name).max_abs / scale);
+      }
     } else {
       ++frozen;
       CHECK_MESSAGE(!nt.tensor->requires_grad(), nt.name << " is trainable here but frozen in torch");
@@ -164,7 +174,9 @@ void check_variant(const std::string& v) {
     }
   }
   CHECK(trainable > 0);
-  MESSAGE(v << ": " << trainable << " trainable parameters checked, " << frozen << " frozen");
+  MESSAGE(v << ": " << trainable << " trainable parameters checked (max gradient error / scale "
+            << worst << "), " << frozen << " frozen; total loss "
+            << test::to_doubles(ctx, t.total)[0]);
   // Batch-norm running statistics after the step (v2's BatchNorm2d in training mode).
   size_t stats = 0;
   for (const NamedTensor& nt : model.named_tensors()) {
@@ -179,7 +191,78 @@ void check_variant(const std::string& v) {
   if (v != "v1") CHECK(stats > 0);
 }
 
+// f32: our step in single precision against torchvision's f64 truth. The RPN draws replay
+// as in f64, but f32 cannot reproduce the proposal order (neighbouring proposal scores
+// differ by ~1e-8 here, below f32 resolution), so the RoI heads run on torchvision's own
+// proposals with its recorded RoI draws (the proposals are detached: a fixed input).
+// Tolerances, measured: the losses agree to ~3e-6 relative (1e-4 allowed). v1's gradients
+// (frozen batch norm) are within 1.5e-4 of the model's largest gradient (2e-3 allowed).
+// v2's pass training-mode batch norms over as few as 12 values a channel, whose f32
+// statistics lose digits: 1.6e-2 measured (the backbone's own f32 test saw 5-7% on single
+// tensors), so there the bound is a gross-error check at 0.1 (a lost or doubled gradient
+// path is O(1)); the exact check is the f64 parity above.
+void check_variant_f32(const std::string& v, double grad_bound) {
+  INFO("variant " << v << " (f32)");
+  const TensorFile& ref = test::reference("train_step");
+  const std::string p = v + ".";
+  const TensorFile weights = read_tensor_file(test::ref_dir() + "/train_step_" + v + ".weights.bin");
+  const TensorFile grads = read_tensor_file(test::ref_dir() + "/train_step_" + v + ".grads.bin");
+  Context ctx;
+  nlohmann::json cfg = weights.meta.at("config");
+  for (auto& kv : ref.meta.at("train").items()) cfg[kv.key()] = kv.value();
+  FasterRCNN model(ctx, ModelConfig::from_json(cfg));
+  load_weights(ctx, model, weights);
+  model.train(true);
+  auto replay = [&ref, p](const std::string& stage) {
+    return [&ref, p, stage](int64_t image, const Tensor&) {
+      const std::string s = std::to_string(image);
+      return BalancedPositiveNegativeSampler::Draw{ints(ref.get(p + stage + ".sampled_pos." + s)),
+                                                   ints(ref.get(p + stage + ".sampled_neg." + s))};
+    };
+  };
+  model.rpn.fg_bg_sampler.draw_hook = replay("rpn");
+  model.roi_heads.fg_bg_sampler.draw_hook = replay("roi");
+  auto f32 = [&ctx](const Tensor& t) {
+    Tensor h = Tensor::host(t.shape(), DType::F32);
+    std::vector<double> d = test::to_doubles(ctx, t);
+    for (size_t i = 0; i < d.size(); ++i) h.data<float>()[i] = float(d[i]);
+    return h;
+  };
+  std::vector<Tensor> images;
+  std::vector<Target> targets;
+  test::FixedDraws fixed;
+  for (int i = 0; i < 2; ++i) {
+    const std::string s = std::to_string(i);
+    images.push_back(f32(ref.get(p + "input.image." + s)));
+    targets.push_back({f32(ref.get(p + "input.boxes." + s)), ref.get(p + "input.labels." + s)});
+    fixed.proposals.push_back(f32(ref.get(p + "rpn.proposals." + s)));
+  }
+  test::FixedLoss loss;
+  {
+    TrainingScope scope(ctx, model);
+    loss = test::fixed_proposal_loss(ctx, model, images, targets, fixed);
+    ctx.backward(loss.total);
+  }
+  for (auto& kv : loss.parts) DR_CHECK_CLOSE(ctx, kv.second, ref.get(p + kv.first), 1e-4, 0, kv.first);
+  double scale = 0, worst = 0;
+  for (const auto& kv : grads.tensors) scale = std::max(scale, max_abs(ctx, kv.second));
+  for (const NamedTensor& nt : model.trainable_parameters()) {
+    const Tensor* g = grads.find("grad." + nt.name);
+    REQUIRE_MESSAGE(g, nt.name);
+    REQUIRE_MESSAGE(nt.tensor->has_grad(), nt.name << " got no gradient");
+    worst = std::max(worst, test::compare(ctx, nt.tensor->grad(), *g, 0, 0, nt.name).max_abs / scale);
+  }
+  MESSAGE(v << " f32: losses " << test::to_doubles(ctx, loss.total)[0] << " vs f64 "
+            << test::to_doubles(ctx, ref.get(p + "loss"))[0] << "; worst gradient error / scale " << worst);
+  CHECK(worst < grad_bound);
+}
+
 }  // namespace
+
+TEST_CASE("train step in f32 against torchvision's f64 (v1, v2): losses, gradients as a sanity bound") {
+  check_variant_f32("v1", 2e-3);
+  check_variant_f32("v2", 0.1);
+}
 
 TEST_CASE("train step parity with torchvision (f64): v1") { check_variant("v1"); }
 TEST_CASE("train step parity with torchvision (f64): v2") { check_variant("v2"); }

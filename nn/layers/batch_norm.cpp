@@ -21,8 +21,8 @@ BatchNorm2d::BatchNorm2d(Context& ctx, int64_t c, double eps_, double momentum_,
     : eps(eps_), momentum(momentum_) {
   init_norm(ctx, c, dtype, weight, bias, running_mean, running_var);
   num_batches_tracked = Tensor::host_zeros({}, DType::I64);
-  register_parameter("weight", weight);
-  register_parameter("bias", bias);
+  register_parameter("weight", weight, true, norm_tags(false));
+  register_parameter("bias", bias, true, norm_tags(true));
   register_buffer("running_mean", running_mean);
   register_buffer("running_var", running_var);
   register_buffer("num_batches_tracked", num_batches_tracked);

@@ -17,7 +17,7 @@ Conv2d::Conv2d(Context& ctx, const Conv2dOptions& o) : opt_(o) {
   if (o.bias) {
     bias = ctx.empty({o.out_channels}, o.dtype);
     init::default_bias(ctx, bias, weight);
-    register_parameter("bias", bias);
+    register_parameter("bias", bias, true, bias_tags());
   }
 }
 

@@ -15,7 +15,7 @@ Linear::Linear(Context& ctx, int64_t in_features, int64_t out_features, bool has
   if (has_bias) {
     bias = ctx.empty({out_features}, dtype);
     init::default_bias(ctx, bias, weight);
-    register_parameter("bias", bias);
+    register_parameter("bias", bias, true, bias_tags());
   }
 }
 
