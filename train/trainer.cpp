@@ -501,8 +501,9 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
   outcome.epochs_done = st.epoch;
   outcome.best_metric = st.best_metric;
   outcome.best_epoch = st.best_epoch;
-  if (stop_requested()) {
-    save_last();
+  const bool finished = st.epoch >= s.epochs;
+  if (!finished && stop_requested()) {
+    if (saved_iteration != st.iteration) save_last();
     outcome.stop = TrainOutcome::Stop::Interrupted;
     outcome.signal = stop_requested();
     std::fprintf(stderr, "[train] interrupted by signal %d after iteration %lld; wrote %s (resume "
@@ -510,8 +511,8 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
                  outcome.signal, static_cast<long long>(st.iteration), last_path.c_str(), s.out.c_str());
     return outcome;
   }
-  if (stop) {
-    save_last();
+  if (stop && !finished) {
+    if (saved_iteration != st.iteration) save_last();
     outcome.stop = TrainOutcome::Stop::MaxIters;
   }
   save_weights(ctx, model, s.out + "/final.weights.bin", weights_meta);
@@ -523,7 +524,7 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
     std::fprintf(stderr, "[train] warning: no plots: %s\n", e.what());
   }
   std::fprintf(stderr, "[train] %s after %lld iterations (%d epochs): %s/final.weights.bin%s\n",
-               stop ? "stopped at --max-iters" : "done", static_cast<long long>(st.iteration),
+               outcome.stop == TrainOutcome::Stop::MaxIters ? "stopped at --max-iters" : "done", static_cast<long long>(st.iteration),
                st.epoch, s.out.c_str(),
                st.best_epoch > 0 ? (", best " + s.best_by + " " + fmt("%.4f", st.best_metric) +
                                     " at epoch " + std::to_string(st.best_epoch) + ": " + s.out +
