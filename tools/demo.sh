@@ -55,9 +55,12 @@ echo
 "$BIN/eval" --gt "$OUT/data/valid.json" --pred "$OUT/pred.json" --sweep --lo 0.05 --hi 0.95 \
   --step 0.05 --out "$OUT/sweep" --errors 0 | grep -A30 "^ *threshold" | tee "$OUT/sweep.txt"
 
-step "6/6 detections drawn on the first validation images ($BIN/visualize)"
+# Drawn at the sweep's best threshold (a short run's scores are low; at 0.5 few boxes show).
+best=$(grep -m1 "best threshold" "$OUT/sweep.txt" | awk '{print $5}')
+best=${best:-$THRESH}
+step "6/6 detections drawn on the first validation images at score >= $best ($BIN/visualize)"
 "$BIN/visualize" --gt "$OUT/data/valid.json" --images "$OUT/data/valid" \
-  --pred "$OUT/pred.json" --first 16 --threshold "$THRESH" --grid "$OUT/detections.png"
+  --pred "$OUT/pred.json" --first 16 --threshold "$best" --grid "$OUT/detections.png"
 
 map=$(grep -m1 "Average Precision  (AP) @\[ IoU=0.50:0.95 | area=   all" "$OUT/eval.txt" | awk '{print $NF}')
 map50=$(grep -m1 "Average Precision  (AP) @\[ IoU=0.50      | area=   all" "$OUT/eval.txt" | awk '{print $NF}')
@@ -71,7 +74,8 @@ Done in $(( $(date +%s) - t0 )) s (training $train_s s). Outputs in $OUT:
   run/plots/           loss.png, lr.png, val.png (training curves)
   pred.json, pred.csv  detections and whole-number strings on the validation images
   eval/                metrics.json, errors.csv
-  detections.png       predictions (red) and ground truth (green)
+  sweep/               mAP and accuracy by score threshold (sweep.png)
+  detections.png       predictions (red, score >= $best) and ground truth (green)
 Validation ($NVALID images): mAP@[.5:.95] $map, AP50 $map50, whole-number accuracy $acc
 (score >= $THRESH); $(grep -m1 "best threshold" "$OUT/sweep.txt" || true).
 An untrained model scores 0.000 on all of them.
