@@ -174,7 +174,7 @@ TEST_CASE("trainer: killed by SIGTERM, then SIGKILL, and resumed, ends bit-ident
 
   // 1. SIGTERM once the run has taken two steps: it finishes its step and writes last.ckpt.
   const std::string out = dir + "/killed";
-  const std::string args = tiny_args(split, out) + " --max-iters 8 --checkpoint-every 3";
+  const std::string args = tiny_args(split, out) + " --max-iters 8 --checkpoint-every 2";
   pid_t pid = spawn_train(args, dir + "/log1.txt");
   REQUIRE(wait_until(pid, [&] { return count_lines(out + "/metrics.jsonl") >= 2; }));
   kill(pid, SIGTERM);
@@ -191,12 +191,16 @@ TEST_CASE("trainer: killed by SIGTERM, then SIGKILL, and resumed, ends bit-ident
   const ino_t first = inode(out + "/last.ckpt");
   pid = spawn_train(" --resume" + args, dir + "/log2.txt");
   const bool saw = wait_until(pid, [&] { return inode(out + "/last.ckpt") != first; });
+  CHECK_MESSAGE(saw, "the resumed run ended before its next checkpoint could be awaited");
   Run c;
   if (saw) {
     kill(pid, SIGKILL);
     c = wait_for(pid, dir + "/log2.txt");
     CHECK(c.signal == SIGKILL);
-    CHECK(train::read_checkpoint(out + "/last.ckpt").state.iteration > ck1.state.iteration);
+    const int64_t at = train::read_checkpoint(out + "/last.ckpt").state.iteration;
+    CHECK(at > ck1.state.iteration);
+    CHECK(at < 8);  // killed inside the run, not after it ended
+    MESSAGE("SIGTERM at iteration " << ck1.state.iteration << ", SIGKILL after the checkpoint at " << at);
   }
   // 3. Resumed to the end.
   const Run d = run_train(" --resume" + args);

@@ -1,49 +1,23 @@
 #include "train/param_groups.h"
 
-#include <set>
-
 namespace dr::train {
 
 namespace {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
-bool ends_with(const std::string& s, const std::string& p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
-
-// "a.b.weight" -> "a.b"; "" when there is no dot.
-std::string owner_of(const std::string& name) {
-  const size_t dot = name.rfind('.');
-  return dot == std::string::npos ? std::string() : name.substr(0, dot);
-}
 
 }  // namespace
-
-bool is_bias_parameter(const std::string& name) { return ends_with(name, ".bias") || name == "bias"; }
-
-bool is_norm_parameter(const std::vector<NamedTensor>& all, const std::string& name) {
-  if (!ends_with(name, ".weight") && !ends_with(name, ".bias")) return false;
-  const std::string stats = owner_of(name) + ".running_mean";
-  for (const NamedTensor& t : all)
-    if (!t.is_parameter && t.name == stats) return true;
-  return false;
-}
 
 ParamGroups make_param_groups(const Module& model, const ParamGroupSettings& s) {
   DR_CHECK(s.lr >= 0 && s.weight_decay >= 0 && s.backbone_lr_mult >= 0 && s.momentum >= 0,
            "param groups: lr " << s.lr << ", weight_decay " << s.weight_decay
                                << ", backbone_lr_mult " << s.backbone_lr_mult << ", momentum "
                                << s.momentum << ": none may be negative");
-  const std::vector<NamedTensor> all = model.named_tensors();
-  std::set<std::string> norm;
-  for (const NamedTensor& t : all)
-    if (t.is_parameter && is_norm_parameter(all, t.name)) norm.insert(t.name);
-
   // [backbone?][no decay?]
   std::vector<NamedParam> bins[2][2];
   for (const NamedTensor& t : model.trainable_parameters()) {
     const bool backbone = starts_with(t.name, kBackbonePrefix);
-    const bool no_decay = s.no_decay_norm_bias && (norm.count(t.name) || is_bias_parameter(t.name));
+    const bool no_decay = s.no_decay_norm_bias && (t.tags.norm || t.tags.bias);
     bins[backbone][no_decay].emplace_back(t.name, t.tensor);
   }
   ParamGroups out;

@@ -3,9 +3,9 @@
 //    at backbone_lr_mult x the head's lr; everything else (FPN, RPN, RoI heads) at lr;
 //  - optionally no weight decay on norm and bias parameters (torchvision references'
 //    --norm-weight-decay 0 / detectron2's WEIGHT_DECAY_NORM = 0 and WEIGHT_DECAY_BIAS = 0).
-// A norm parameter is the weight or bias of a BatchNorm2d: a module that has a
-// "running_mean" buffer next to it (FrozenBatchNorm2d's weight and bias are buffers and
-// never trained). A bias is any parameter whose name ends in ".bias".
+// Norm and bias come from the tags the layers register their parameters with
+// (nn/module.h ParamTags: a BatchNorm2d's weight and bias are `norm`; every conv, linear
+// and norm bias is `bias`; FrozenBatchNorm2d has only buffers and is never trained).
 #pragma once
 #include <string>
 #include <vector>
@@ -29,10 +29,6 @@ struct ParamGroups {
 };
 
 constexpr const char* kBackbonePrefix = "backbone.body.";
-
-// Names of the BatchNorm2d weights and biases of a module's tensors (see above).
-bool is_norm_parameter(const std::vector<NamedTensor>& all, const std::string& name);
-bool is_bias_parameter(const std::string& name);
 
 // The groups of model's trainable parameters (registration order inside each group).
 // Throws when the model has no trainable parameter or a setting is negative.

@@ -325,16 +325,18 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
                  last_path.c_str(), st.epoch + 1, static_cast<long long>(st.batch),
                  static_cast<long long>(st.iteration));
 
+  int64_t saved_iteration = ck ? st.iteration : -1;  // of the last.ckpt on disk
   auto save_last = [&] {
     st.context_rng = ctx.rng().state();
     save_checkpoint(ctx, last_path, model, cfg, opt, settings_json, st);
+    saved_iteration = st.iteration;
   };
   const nlohmann::json weights_meta = {{"config", cfg.to_json()}, {"source", "train"}};
 
   reset_stop_request();
   install_stop_handlers();
   model.train(true);
-  bool stop = false;
+  bool stop = s.max_iters > 0 && st.iteration >= s.max_iters;  // a resume past --max-iters
 
   // ======================= TRAINING SECTION =======================
   for (int epoch = st.epoch; epoch < s.epochs && !stop; ++epoch) {
@@ -372,9 +374,10 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
         losses = forward_backward(ctx, model, images, targets, st.iteration, 1.0 / double(group_size));
       } catch (const NonFiniteError& e) {
         throw NonFiniteError(std::string(e.what()) + "\n" +
-                             (file_exists(last_path)
-                                  ? "the last good checkpoint is " + last_path + " (it is intact)"
-                                  : std::string("no checkpoint was written before it")));
+                             (saved_iteration >= 0
+                                  ? "the last good checkpoint is " + last_path + " (iteration " +
+                                        std::to_string(saved_iteration) + ", left as it was)"
+                                  : std::string("no checkpoint of this run was written before it")));
       } catch (const std::bad_alloc&) {
         fail_out_of_memory(batch, st.iteration, cfg, s.batch_size, "(host allocation failed)");
       } catch (const Error& e) {
@@ -438,7 +441,7 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
         break;
       }
       if (s.checkpoint_every > 0 && st.iteration % s.checkpoint_every == 0 && st.batch < batches)
-        save_last();  // (at an epoch's end the epoch's checkpoint follows)
+        save_last();  // (at an epoch's end, the end of the epoch writes it)
     }
     bar.finish();
     if (st.batch < batches) break;  // stopped inside the epoch
@@ -481,7 +484,9 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
     eval::append_metrics_record(log_path, rec);
     // Every epoch's end, unless checkpoints go by steps; then only where best.ckpt may
     // need it (a validated epoch) and at the last epoch.
-    if (s.checkpoint_every == 0 || validated || last_epoch || stop) save_last();
+    if (s.checkpoint_every == 0 || st.iteration % s.checkpoint_every == 0 || validated ||
+        last_epoch || stop)
+      save_last();
     if (improved) {
       // last.ckpt holds this very state: best.ckpt becomes a second name for its file
       // (rename keeps that atomic; the next last.ckpt is a new file and leaves it alone).
