@@ -205,9 +205,10 @@ finetune: $(BUILD)/bin/train $(BUILD)/bin/synth train-data
 # Threshold sweep on the validation set with a run's best weights (or WEIGHTS=...):
 # infer keeps every detection, eval --sweep prints mAP/accuracy per threshold and the best.
 SWEEP_WEIGHTS = $(or $(WEIGHTS),$(RUN)/best.weights.bin)
+SWEEP_ARGS ?= --lo 0.05 --hi 0.95 --step 0.01
 sweep: $(BUILD)/bin/infer $(BUILD)/bin/eval
 	$(BUILD)/bin/infer --weights "$(SWEEP_WEIGHTS)" --coco "$(VALID_JSON)" $(if $(VALID_IMAGES),--images "$(VALID_IMAGES)") --out "$(RUN)/sweep" --quiet
-	$(BUILD)/bin/eval --gt "$(VALID_JSON)" --pred "$(RUN)/sweep/pred.json" --sweep --out "$(RUN)/sweep" --errors 0
+	$(BUILD)/bin/eval --gt "$(VALID_JSON)" --pred "$(RUN)/sweep/pred.json" --sweep $(SWEEP_ARGS) --out "$(RUN)/sweep" --errors 0
 
 clean:
 	rm -rf $(BUILD)

@@ -323,3 +323,45 @@ TEST_CASE("trainer: NaN, corrupt or truncated checkpoints, missing images are cl
     CHECK(r.output.find("2.png") != std::string::npos);
   }
 }
+
+TEST_CASE("trainer: a recipe with flags on top; fine-tuning re-initializes a predictor of another class count") {
+  const std::string split = make_data("finetune", 2, 5);
+  const std::string dir = test::temp_dir("trainer_finetune");
+  // A recipe (lr 0.5, min_size 80) under flags (lr 2e-4 wins; max_size joins "model").
+  const std::string recipe = dir + "/recipe.json";
+  std::ofstream(recipe) << R"({"lr": 0.5, "epochs": 2, "model": {"min_size": 80, "num_classes": 12}})";
+  const Run a = run_train(" --config " + test::q(recipe) + tiny_args(split, dir + "/twelve") +
+                          " --min-size 64 --max-size 100 --max-iters 1");
+  INFO(a.output);
+  REQUIRE(a.rc == 0);
+  std::ifstream f(dir + "/twelve/settings.json");
+  const nlohmann::json j = nlohmann::json::parse(f);
+  CHECK(j["settings"]["lr"] == 2e-4);            // the flag
+  CHECK(j["settings"]["epochs"] == 3);           // tiny_args' flag over the recipe's 2
+  CHECK(j["config"]["min_size"] == 64);          // flag over the recipe's model key
+  CHECK(j["config"]["max_size"] == 100);         // flag
+  CHECK(j["config"]["num_classes"] == 12);       // the recipe's model key
+  CHECK(j["config"]["backbone"] == "resnet18");
+
+  // 12 classes -> the data's 11: the box predictor starts fresh, the rest is loaded.
+  const Run b = run_train(tiny_args(split, dir + "/eleven") + " --finetune " +
+                          test::q(dir + "/twelve/final.weights.bin") + " --max-iters 2");
+  INFO(b.output);
+  REQUIRE(b.rc == 0);
+  CHECK(b.output.find("4 re-initialized") != std::string::npos);
+  const TensorFile twelve = read_tensor_file(dir + "/twelve/final.weights.bin");
+  const TensorFile eleven = read_tensor_file(dir + "/eleven/final.weights.bin");
+  CHECK(eleven.get("roi_heads.box_predictor.cls_score.weight").size(0) == 11);
+  CHECK(twelve.get("roi_heads.box_predictor.cls_score.weight").size(0) == 12);
+  CHECK(eleven.meta["config"]["num_classes"] == 11);
+  // A tensor the fine-tune loaded and then trained (step 0 of the warmup from 0 has lr 0,
+  // step 1 moves it): same shape, moved a little.
+  const Tensor& w0 = twelve.get("backbone.fpn.layer_blocks.0.0.weight");
+  const Tensor& w1 = eleven.get("backbone.fpn.layer_blocks.0.0.weight");
+  REQUIRE(w0.shape() == w1.shape());
+  double diff = 0, scale = 0;
+  for (int64_t i = 0; i < w0.numel(); ++i)
+    diff += std::fabs(w0.data<float>()[i] - w1.data<float>()[i]), scale += std::fabs(w0.data<float>()[i]);
+  CHECK(diff > 0);
+  CHECK(diff < 0.1 * scale);  // loaded (a fresh init would differ by about the scale)
+}
