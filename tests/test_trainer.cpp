@@ -330,10 +330,13 @@ TEST_CASE("trainer: a recipe with flags on top; fine-tuning re-initializes a pre
   // A recipe (lr 0.5, min_size 80) under flags (lr 2e-4 wins; max_size joins "model").
   const std::string recipe = dir + "/recipe.json";
   std::ofstream(recipe) << R"({"lr": 0.5, "epochs": 2, "model": {"min_size": 80, "num_classes": 12}})";
+  // Also gradient accumulation: 2 batches of 1 image make one optimizer step.
   const Run a = run_train(" --config " + test::q(recipe) + tiny_args(split, dir + "/twelve") +
-                          " --min-size 64 --max-size 100 --max-iters 1");
+                          " --min-size 64 --max-size 100 --max-iters 1 --batch-size 1 --accumulate 2");
   INFO(a.output);
   REQUIRE(a.rc == 0);
+  CHECK(a.output.find("2 batches of 1, 1 optimizer steps an epoch") != std::string::npos);
+  CHECK(step_losses(dir + "/twelve/metrics.jsonl").size() == 1);
   std::ifstream f(dir + "/twelve/settings.json");
   const nlohmann::json j = nlohmann::json::parse(f);
   CHECK(j["settings"]["lr"] == 2e-4);            // the flag
