@@ -43,6 +43,16 @@ ifeq ($(GPU),1)
 else
   CPPFLAGS += -DDR_CUDA=0
 endif
+# oneDNN (Debian libdnnl-dev) runs the f32 CPU convolutions when its header is found;
+# DNNL=0 forces a build without it (im2col + OpenBLAS only).
+DNNL_INC ?= $(firstword $(wildcard /usr/include/oneapi/dnnl/dnnl.hpp))
+DNNL ?= $(if $(DNNL_INC),1,0)
+ifeq ($(DNNL),1)
+  CPPFLAGS += -DDR_DNNL=1
+  LDLIBS += -ldnnl
+else
+  CPPFLAGS += -DDR_DNNL=0
+endif
 
 # ---- sources ------------------------------------------------------------------
 LIB_DIRS := kernels nn detector data eval train
@@ -63,7 +73,7 @@ REF_OUT := $(REF_SRC:tools/ref/%.py=$(BUILD)/ref/%.bin)
 REF_PYTHON ?= /usr/bin/python3
 PYCOCOTOOLS := pycocotools==2.0.11
 
-DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev \
+DEB_PKGS := g++ make libstb-dev nlohmann-json3-dev doctest-dev libopenblas-dev libdnnl-dev \
             python3-torchvision python3-numpy python3-pip fonts-dejavu-core fonts-liberation fonts-freefont-ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # `make test` / `make gpu-check` build in parallel even when called without -j (CI).
@@ -84,11 +94,12 @@ help:
 	@echo "make demo       the main job end to end on the built-in synthetic data"
 	@echo "make synth      synthetic house numbers: SYNTH_OUT/train(.json) + valid(.json) (docs/DATA.md)"
 	@echo "make infer      WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [INFER_ARGS=...]: pred.json + pred.csv (docs/INFER.md)"
-	@echo "options: GPU=0|1 (default: 1 when nvcc exists), CUDA_ARCHS='80 90', OPT=-O2, DEBUG_SYNC=1"
+	@echo "options: GPU=0|1 (default: 1 when nvcc exists), DNNL=0|1 (default: 1 when libdnnl-dev is installed), CUDA_ARCHS='80 90', OPT=-O2, DEBUG_SYNC=1"
 
 info:
 	@echo "[build] g++: $(shell $(CXX) -dumpversion)  nvcc: $(if $(NVCC),$(NVCC),none)  GPU=$(GPU)  archs: $(if $(filter 1,$(GPU)),$(CUDA_ARCHS)+ptx$(CUDA_PTX),-)"
 	@echo "[build] cuDNN: $(if $(CUDNN_INC),$(CUDNN_INC),not found)  cuBLAS: $(if $(CUBLAS_INC),$(CUBLAS_INC),not found)"
+	@echo "[build] oneDNN: $(if $(filter 1,$(DNNL)),$(DNNL_INC) (f32 CPU convolutions),not used (DNNL=0 or libdnnl-dev missing): im2col + OpenBLAS)"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

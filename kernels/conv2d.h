@@ -3,13 +3,17 @@
 // Forward overwrites y (bias is kernels/bias.h); backward ACCUMULATES (+=) into dx and dw,
 // either of which may be null when that gradient is not needed.
 //   y (N, O, OH, OW), x (N, C, H, W), w (O, C/groups, KH, KW)
-// CPU: im2col (kernels/im2col.cuh) + BLAS GEMM per group, several small images per GEMM.
+// CPU f32: oneDNN (kernels/conv2d_dnnl.cpp) when built with DR_DNNL=1, unless a Context
+// forces the fallback; CPU f64 and the fallback: im2col (kernels/im2col.cuh) + BLAS GEMM per
+// group, several small images per GEMM.
 // CUDA: cuDNN (kernels/conv2d_cudnn.cpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <string>
 #include <tuple>
 
 #include "kernels/im2col.cuh"
@@ -32,6 +36,40 @@ void conv2d_backward_cpu(T* dx, T* dw, const T* dy, const T* x, const T* w, cons
 // col is (Kc, P) with row stride ld. im2col overwrites col; col2im adds into x.
 template <class T> void im2col_cpu(T* col, int64_t ld, const T* x, const ConvGeom& g);
 template <class T> void col2im_add_cpu(T* x, const T* col, int64_t ld, const ConvGeom& g);
+
+#if DR_DNNL
+// oneDNN convolution on the CPU, f32, plain NCHW / OIHW tensors. One per Context
+// (Context::backend_cache<DnnlConv>()): primitives, their reorders and scratch buffers are
+// created once per geometry and reused. Not thread-safe (one Context, one thread).
+class DnnlConv {
+ public:
+  // The memory layout the primitives compute in: our plain NCHW / OIHW, or the blocked
+  // layouts oneDNN prefers (nChw16c, ...) with reorders on the way in and out. kAuto picks
+  // per geometry.
+  enum class Layout { kAuto, kPlain, kBlocked };
+
+  DnnlConv();
+  ~DnnlConv();
+  DnnlConv(const DnnlConv&) = delete;
+  DnnlConv& operator=(const DnnlConv&) = delete;
+
+  // y (N, O, OH, OW) = conv(x, w) + b; b (O) may be null. Overwrites y.
+  void forward(float* y, const float* x, const float* w, const float* b, const ConvGeom& g);
+  // dx (N, C, H, W) += conv_transpose(dy, w).
+  void backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g);
+  // dw (O, C/groups, KH, KW) += correlation of x with dy.
+  void backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g);
+
+  void set_layout(Layout l);  // drops the cached primitives when it changes
+  // oneDNN's implementation name for a direction (0 forward, 1 backward data, 2 backward
+  // weights), e.g. "jit:avx512_core" or "gemm:jit": benchmarks and tests print it.
+  std::string implementation(const ConvGeom& g, int direction);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+#endif
 
 #if DR_CUDA
 // cuDNN algorithms chosen for one geometry (heuristics, once per shape).

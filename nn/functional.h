@@ -25,8 +25,18 @@ struct Conv2dArgs {
   int groups = 1;
 };
 // x (N, C, H, W), w (O, C/groups, KH, KW), b (O) or undefined -> (N, O, OH, OW).
-// torch.nn.functional.conv2d. CPU: im2col + BLAS GEMM; CUDA: cuDNN.
+// torch.nn.functional.conv2d. CPU f32: oneDNN (or im2col + BLAS, see CpuConvImpl);
+// CPU f64: im2col + BLAS GEMM; CUDA: cuDNN.
 Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a);
+// Which implementation runs a context's f32 convolutions on the CPU (forward and both
+// gradients). f64 always runs im2col + BLAS, the finite-difference reference.
+enum class CpuConvImpl { kOneDnn, kIm2col };
+// The context's choice. Default: kOneDnn in a build with oneDNN (DR_DNNL=1), kIm2col
+// without; the environment variable DR_CONV=im2col (or =onednn) overrides the default
+// when a context first asks.
+CpuConvImpl cpu_conv_impl(Context& ctx);
+// Throws dr::Error for kOneDnn in a build without oneDNN.
+void set_cpu_conv_impl(Context& ctx, CpuConvImpl impl);
 // x (N, in), w (out, in), b (out) or undefined -> (N, out). torch.nn.functional.linear.
 Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);
 

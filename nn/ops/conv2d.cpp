@@ -1,8 +1,11 @@
 // conv2d: torch.nn.functional.conv2d (cross-correlation, zero padding, stride, dilation,
-// groups, optional bias) forward and backward. CPU: im2col + BLAS (kernels/conv2d_cpu.cpp);
+// groups, optional bias) forward and backward. CPU f32: oneDNN (kernels/conv2d_dnnl.cpp) or,
+// forced or without oneDNN, im2col + BLAS (kernels/conv2d_cpu.cpp), which always runs f64;
 // CUDA: cuDNN (kernels/conv2d_cudnn.cpp); bias: kernels/bias.*.
 #include "kernels/conv2d.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "kernels/bias.h"
@@ -23,6 +26,26 @@ struct CpuConvScratch {
     return reinterpret_cast<T*>(buf.data());
   }
 };
+
+// The context's CpuConvImpl (Context::backend_cache<CpuConvChoice>()), read from DR_CONV
+// when first asked.
+struct CpuConvChoice {
+  CpuConvImpl impl = DR_DNNL ? CpuConvImpl::kOneDnn : CpuConvImpl::kIm2col;
+  CpuConvChoice() {
+    const char* env = std::getenv("DR_CONV");
+    if (!env || !*env) return;
+    if (!std::strcmp(env, "im2col")) impl = CpuConvImpl::kIm2col;
+    else if (!std::strcmp(env, "onednn")) impl = CpuConvImpl::kOneDnn;
+    else DR_FAIL("conv2d: DR_CONV=" << env << " is not one of im2col, onednn");
+    DR_CHECK(DR_DNNL || impl == CpuConvImpl::kIm2col,
+             "conv2d: DR_CONV=onednn, but this build has no oneDNN (DR_DNNL=0)");
+  }
+};
+
+// True when a CPU conv of this dtype runs through oneDNN (f32 and the context says so).
+bool use_dnnl(Context& ctx, DType dtype) {
+  return DR_DNNL && dtype == DType::F32 && cpu_conv_impl(ctx) == CpuConvImpl::kOneDnn;
+}
 
 kern::ConvGeom conv_geom(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a) {
   check_dim("conv2d", "input", x, 4);
@@ -94,6 +117,16 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
 #endif
     return;
   }
+#if DR_DNNL
+  if (use_dnnl(ctx, x.dtype())) {
+    kern::DnnlConv& dnnl = ctx.backend_cache<kern::DnnlConv>();
+    if (dx.defined()) dnnl.backward_data(dx.data<float>(), dy.data<float>(), w.data<float>(), g);
+    if (dw.defined())
+      dnnl.backward_weights(dw.data<float>(), dy.data<float>(), x.data<float>(), g);
+    if (db.defined()) kern::bias_grad_cpu<float>(db.data<float>(), dy.data<float>(), g.N, g.O, P);
+    return;
+  }
+#endif
   DR_DISPATCH_FLOAT(x.dtype(), T, {
     if (dx.defined() || dw.defined()) {
       T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, true));
@@ -120,6 +153,12 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
         if (b.defined())
           kern::bias_add_cuda(y.data<float>(), b.data<float>(), g.N, g.O, P, ctx.stream());
       });
+    } else if (use_dnnl(ctx, x.dtype())) {
+#if DR_DNNL
+      ctx.backend_cache<kern::DnnlConv>().forward(y.data<float>(), x.data<float>(),
+                                                  w.data<float>(),
+                                                  b.defined() ? b.data<float>() : nullptr, g);
+#endif
     } else {
       DR_DISPATCH_FLOAT(x.dtype(), T, {
         T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, false));
@@ -140,6 +179,14 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
     });
   }
   return y;
+}
+
+CpuConvImpl cpu_conv_impl(Context& ctx) { return ctx.backend_cache<CpuConvChoice>().impl; }
+
+void set_cpu_conv_impl(Context& ctx, CpuConvImpl impl) {
+  DR_CHECK(DR_DNNL || impl == CpuConvImpl::kIm2col,
+           "set_cpu_conv_impl: this build has no oneDNN (DR_DNNL=0); only im2col is available");
+  ctx.backend_cache<CpuConvChoice>().impl = impl;
 }
 
 }  // namespace dr
