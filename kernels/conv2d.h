@@ -60,7 +60,11 @@ class DnnlConv {
   // dw (O, C/groups, KH, KW) += correlation of x with dy.
   void backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g);
 
-  void set_layout(Layout l);  // drops the cached primitives when it changes
+  // Both drop the cached primitives when they change the setting.
+  void set_layout(Layout l);
+  // Winograd for the 3x3 stride-1 convs where it pays (default on); off: direct convs only,
+  // which round like torch's oneDNN convolutions.
+  void set_winograd(bool allow);
   // oneDNN's implementation name for a direction (0 forward, 1 backward data, 2 backward
   // weights), e.g. "jit:avx512_core" or "gemm:jit": benchmarks and tests print it.
   std::string implementation(const ConvGeom& g, int direction);

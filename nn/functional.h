@@ -30,12 +30,16 @@ struct Conv2dArgs {
 Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a);
 // Which implementation runs a context's f32 convolutions on the CPU (forward and both
 // gradients). f64 always runs im2col + BLAS, the finite-difference reference.
-enum class CpuConvImpl { kOneDnn, kIm2col };
+enum class CpuConvImpl {
+  kOneDnn,        // oneDNN, with Winograd for the large 3x3 stride-1 convs (fastest)
+  kOneDnnDirect,  // oneDNN direct convolutions only (rounds like torch's CPU convs)
+  kIm2col,        // im2col + OpenBLAS GEMM
+};
 // The context's choice. Default: kOneDnn in a build with oneDNN (DR_DNNL=1), kIm2col
-// without; the environment variable DR_CONV=im2col (or =onednn) overrides the default
-// when a context first asks.
+// without; the environment variable DR_CONV=onednn|onednn-direct|im2col overrides the
+// default when a context first asks.
 CpuConvImpl cpu_conv_impl(Context& ctx);
-// Throws dr::Error for kOneDnn in a build without oneDNN.
+// Throws dr::Error for a oneDNN choice in a build without oneDNN.
 void set_cpu_conv_impl(Context& ctx, CpuConvImpl impl);
 // x (N, in), w (out, in), b (out) or undefined -> (N, out). torch.nn.functional.linear.
 Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);

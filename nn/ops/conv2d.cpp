@@ -36,16 +36,26 @@ struct CpuConvChoice {
     if (!env || !*env) return;
     if (!std::strcmp(env, "im2col")) impl = CpuConvImpl::kIm2col;
     else if (!std::strcmp(env, "onednn")) impl = CpuConvImpl::kOneDnn;
-    else DR_FAIL("conv2d: DR_CONV=" << env << " is not one of im2col, onednn");
+    else if (!std::strcmp(env, "onednn-direct")) impl = CpuConvImpl::kOneDnnDirect;
+    else DR_FAIL("conv2d: DR_CONV=" << env << " is not one of onednn, onednn-direct, im2col");
     DR_CHECK(DR_DNNL || impl == CpuConvImpl::kIm2col,
-             "conv2d: DR_CONV=onednn, but this build has no oneDNN (DR_DNNL=0)");
+             "conv2d: DR_CONV=" << env << ", but this build has no oneDNN (DR_DNNL=0)");
   }
 };
 
 // True when a CPU conv of this dtype runs through oneDNN (f32 and the context says so).
 bool use_dnnl(Context& ctx, DType dtype) {
-  return DR_DNNL && dtype == DType::F32 && cpu_conv_impl(ctx) == CpuConvImpl::kOneDnn;
+  return DR_DNNL && dtype == DType::F32 && cpu_conv_impl(ctx) != CpuConvImpl::kIm2col;
 }
+
+#if DR_DNNL
+// The context's oneDNN convolutions, set to its choice of algorithms.
+kern::DnnlConv& dnnl_conv(Context& ctx) {
+  kern::DnnlConv& c = ctx.backend_cache<kern::DnnlConv>();
+  c.set_winograd(cpu_conv_impl(ctx) == CpuConvImpl::kOneDnn);
+  return c;
+}
+#endif
 
 kern::ConvGeom conv_geom(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a) {
   check_dim("conv2d", "input", x, 4);
@@ -119,7 +129,7 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
   }
 #if DR_DNNL
   if (use_dnnl(ctx, x.dtype())) {
-    kern::DnnlConv& dnnl = ctx.backend_cache<kern::DnnlConv>();
+    kern::DnnlConv& dnnl = dnnl_conv(ctx);
     if (dx.defined()) dnnl.backward_data(dx.data<float>(), dy.data<float>(), w.data<float>(), g);
     if (dw.defined())
       dnnl.backward_weights(dw.data<float>(), dy.data<float>(), x.data<float>(), g);
@@ -155,9 +165,8 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
       });
     } else if (use_dnnl(ctx, x.dtype())) {
 #if DR_DNNL
-      ctx.backend_cache<kern::DnnlConv>().forward(y.data<float>(), x.data<float>(),
-                                                  w.data<float>(),
-                                                  b.defined() ? b.data<float>() : nullptr, g);
+      dnnl_conv(ctx).forward(y.data<float>(), x.data<float>(), w.data<float>(),
+                             b.defined() ? b.data<float>() : nullptr, g);
 #endif
     } else {
       DR_DISPATCH_FLOAT(x.dtype(), T, {
@@ -185,7 +194,7 @@ CpuConvImpl cpu_conv_impl(Context& ctx) { return ctx.backend_cache<CpuConvChoice
 
 void set_cpu_conv_impl(Context& ctx, CpuConvImpl impl) {
   DR_CHECK(DR_DNNL || impl == CpuConvImpl::kIm2col,
-           "set_cpu_conv_impl: this build has no oneDNN (DR_DNNL=0); only im2col is available");
+           "set_cpu_conv_impl: this build has no oneDNN (DR_DNNL=0); only kIm2col is available");
   ctx.backend_cache<CpuConvChoice>().impl = impl;
 }
 
