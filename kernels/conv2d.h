@@ -55,10 +55,13 @@ class DnnlConv {
 
   // y (N, O, OH, OW) = conv(x, w) + b; b (O) may be null. Overwrites y.
   void forward(float* y, const float* x, const float* w, const float* b, const ConvGeom& g);
-  // dx (N, C, H, W) += conv_transpose(dy, w).
-  void backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g);
-  // dw (O, C/groups, KH, KW) += correlation of x with dy.
-  void backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g);
+  // dx (N, C, H, W) += conv_transpose(dy, w); with accumulate false, dx = ... (for a
+  // buffer known to hold zeros, the result is the same and one pass cheaper).
+  void backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g,
+                     bool accumulate = true);
+  // dw (O, C/groups, KH, KW) += correlation of x with dy (= when accumulate is false).
+  void backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g,
+                        bool accumulate = true);
 
   // Both drop the cached primitives when they change the setting.
   void set_layout(Layout l);

@@ -9,9 +9,10 @@
 // scratchpad, in user mode, and the reordered operands) are per-cache slots that grow to the
 // largest geometry and are reused, as CpuConvScratch does for im2col.
 //
-// Backward passes accumulate: the primitive writes the gradient into a slot and a reorder
-// with a sum post-op adds it into ours (dx += ..., dw += ...), converting the layout on the
-// way when the primitive's differs.
+// Backward passes accumulate (dx += ..., dw += ...): the primitive writes the gradient into
+// a slot and a reorder with a sum post-op adds it into ours, converting the layout on the way
+// when the primitive's differs. A caller whose gradient buffer is fresh (all zeros) may ask
+// for an overwrite instead, which saves that pass when the layout is plain.
 #if DR_DNNL
 #include <cstdlib>
 #include <cstring>
@@ -103,7 +104,8 @@ struct Step {
 struct Entry {
   dnnl::algorithm algo = dnnl::algorithm::convolution_direct;
   std::unique_ptr<dnnl::convolution_forward::primitive_desc> hint;  // for the backward pds
-  std::unique_ptr<Step> fwd, fwd_bias, bwd_data, bwd_weights;
+  // Backward steps by accumulate (1) or overwrite (0).
+  std::unique_ptr<Step> fwd, fwd_bias, bwd_data[2], bwd_weights[2];
 };
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int,
@@ -153,8 +155,8 @@ struct DnnlConv::Impl {
   }
   Entry& entry(const ConvGeom& g);
   std::unique_ptr<Step> make_forward(const Entry& e, const ConvGeom& g, bool bias);
-  std::unique_ptr<Step> make_backward_data(const Entry& e, const ConvGeom& g);
-  std::unique_ptr<Step> make_backward_weights(const Entry& e, const ConvGeom& g);
+  std::unique_ptr<Step> make_backward_data(const Entry& e, const ConvGeom& g, bool accumulate);
+  std::unique_ptr<Step> make_backward_weights(const Entry& e, const ConvGeom& g, bool accumulate);
   void run(const Step& s, const void* in0, const void* in1, void* out, const float* bias);
 };
 
@@ -231,7 +233,8 @@ std::unique_ptr<Step> DnnlConv::Impl::make_forward(const Entry& e, const ConvGeo
   return st;
 }
 
-std::unique_ptr<Step> DnnlConv::Impl::make_backward_data(const Entry& e, const ConvGeom& g) {
+std::unique_ptr<Step> DnnlConv::Impl::make_backward_data(const Entry& e, const ConvGeom& g,
+                                                          bool accumulate) {
   const Spatial s = spatial(g);
   dnnl::convolution_backward_data::desc d(e.algo, src_md(g), weights_md(g), dst_md(g), s.strides,
                                           s.dilates, s.pad_l, s.pad_r);
@@ -240,7 +243,7 @@ std::unique_ptr<Step> DnnlConv::Impl::make_backward_data(const Entry& e, const C
   st->prim = dnnl::convolution_backward_data(pd);
   st->in0.as_input(eng, plain_dst(g), pd.diff_dst_desc());
   st->in1.as_input(eng, plain_weights(g), pd.weights_desc());
-  st->out.as_output(eng, plain_src(g), pd.diff_src_desc(), true);
+  st->out.as_output(eng, plain_src(g), pd.diff_src_desc(), accumulate);
   st->arg_in0 = DNNL_ARG_DIFF_DST, st->arg_in1 = DNNL_ARG_WEIGHTS;
   st->arg_out = DNNL_ARG_DIFF_SRC;
   st->scratch_bytes = pd.scratchpad_desc().get_size();
@@ -248,7 +251,8 @@ std::unique_ptr<Step> DnnlConv::Impl::make_backward_data(const Entry& e, const C
   return st;
 }
 
-std::unique_ptr<Step> DnnlConv::Impl::make_backward_weights(const Entry& e, const ConvGeom& g) {
+std::unique_ptr<Step> DnnlConv::Impl::make_backward_weights(const Entry& e, const ConvGeom& g,
+                                                             bool accumulate) {
   const Spatial s = spatial(g);
   dnnl::convolution_backward_weights::desc d(e.algo, src_md(g), weights_md(g), dst_md(g),
                                              s.strides, s.dilates, s.pad_l, s.pad_r);
@@ -257,7 +261,7 @@ std::unique_ptr<Step> DnnlConv::Impl::make_backward_weights(const Entry& e, cons
   st->prim = dnnl::convolution_backward_weights(pd);
   st->in0.as_input(eng, plain_src(g), pd.src_desc());
   st->in1.as_input(eng, plain_dst(g), pd.diff_dst_desc());
-  st->out.as_output(eng, plain_weights(g), pd.diff_weights_desc(), true);
+  st->out.as_output(eng, plain_weights(g), pd.diff_weights_desc(), accumulate);
   st->arg_in0 = DNNL_ARG_SRC, st->arg_in1 = DNNL_ARG_DIFF_DST;
   st->arg_out = DNNL_ARG_DIFF_WEIGHTS;
   st->scratch_bytes = pd.scratchpad_desc().get_size();
@@ -330,19 +334,23 @@ void DnnlConv::forward(float* y, const float* x, const float* w, const float* b,
   });
 }
 
-void DnnlConv::backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g) {
+void DnnlConv::backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g,
+                             bool accumulate) {
   guarded("backward data", g, [&] {
     Entry& e = impl_->entry(g);
-    if (!e.bwd_data) e.bwd_data = impl_->make_backward_data(e, g);
-    impl_->run(*e.bwd_data, dy, w, dx, nullptr);
+    std::unique_ptr<Step>& s = e.bwd_data[accumulate];
+    if (!s) s = impl_->make_backward_data(e, g, accumulate);
+    impl_->run(*s, dy, w, dx, nullptr);
   });
 }
 
-void DnnlConv::backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g) {
+void DnnlConv::backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g,
+                                bool accumulate) {
   guarded("backward weights", g, [&] {
     Entry& e = impl_->entry(g);
-    if (!e.bwd_weights) e.bwd_weights = impl_->make_backward_weights(e, g);
-    impl_->run(*e.bwd_weights, x, dy, dw, nullptr);
+    std::unique_ptr<Step>& s = e.bwd_weights[accumulate];
+    if (!s) s = impl_->make_backward_weights(e, g, accumulate);
+    impl_->run(*s, x, dy, dw, nullptr);
   });
 }
 
@@ -354,11 +362,11 @@ std::string DnnlConv::implementation(const ConvGeom& g, int direction) {
       if (!e.fwd) e.fwd = impl_->make_forward(e, g, false);
       r = e.fwd->impl;
     } else if (direction == 1) {
-      if (!e.bwd_data) e.bwd_data = impl_->make_backward_data(e, g);
-      r = e.bwd_data->impl;
+      if (!e.bwd_data[1]) e.bwd_data[1] = impl_->make_backward_data(e, g, true);
+      r = e.bwd_data[1]->impl;
     } else {
-      if (!e.bwd_weights) e.bwd_weights = impl_->make_backward_weights(e, g);
-      r = e.bwd_weights->impl;
+      if (!e.bwd_weights[1]) e.bwd_weights[1] = impl_->make_backward_weights(e, g, true);
+      r = e.bwd_weights[1]->impl;
     }
   });
   return r;

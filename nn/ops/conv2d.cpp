@@ -108,8 +108,11 @@ kern::CudnnEnv cudnn_env(Context& ctx) {
 #endif
 
 // dx, dw, db: gradient buffers (+=) or undefined when not wanted. dy (N, O, OH, OW).
+// fresh_dx / fresh_dw: the buffer was created (zero-filled) for this call, so oneDNN may
+// write it instead of adding to it.
 void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Tensor& db,
-                     const Tensor& dy, const Tensor& x, const Tensor& w, const kern::ConvGeom& g) {
+                     const Tensor& dy, const Tensor& x, const Tensor& w, const kern::ConvGeom& g,
+                     bool fresh_dx, bool fresh_dw) {
   if (g.N == 0) return;
   const int64_t P = g.OH * g.OW;
   if (x.is_cuda()) {
@@ -130,9 +133,10 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
 #if DR_DNNL
   if (use_dnnl(ctx, x.dtype())) {
     kern::DnnlConv& dnnl = dnnl_conv(ctx);
-    if (dx.defined()) dnnl.backward_data(dx.data<float>(), dy.data<float>(), w.data<float>(), g);
+    if (dx.defined())
+      dnnl.backward_data(dx.data<float>(), dy.data<float>(), w.data<float>(), g, !fresh_dx);
     if (dw.defined())
-      dnnl.backward_weights(dw.data<float>(), dy.data<float>(), x.data<float>(), g);
+      dnnl.backward_weights(dw.data<float>(), dy.data<float>(), x.data<float>(), g, !fresh_dw);
     if (db.defined()) kern::bias_grad_cpu<float>(db.data<float>(), dy.data<float>(), g.N, g.O, P);
     return;
   }
@@ -181,10 +185,11 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
     ctx.tape().push("conv2d", {y}, [&ctx, x, w, b, g, y]() {
       Tensor dy = y.grad();
       if (!dy.defined()) return;  // the output did not reach the loss
+      const bool fresh_dx = !x.has_grad(), fresh_dw = !w.has_grad();
       Tensor dx = x.requires_grad() ? ctx.grad_buffer(x) : Tensor();
       Tensor dw = w.requires_grad() ? ctx.grad_buffer(w) : Tensor();
       Tensor db = b.defined() && b.requires_grad() ? ctx.grad_buffer(b) : Tensor();
-      conv2d_backward(ctx, dx, dw, db, dy, x, w, g);
+      conv2d_backward(ctx, dx, dw, db, dy, x, w, g, fresh_dx, fresh_dw);
     });
   }
   return y;
