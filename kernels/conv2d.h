@@ -53,8 +53,10 @@ class DnnlConv {
   DnnlConv(const DnnlConv&) = delete;
   DnnlConv& operator=(const DnnlConv&) = delete;
 
-  // y (N, O, OH, OW) = conv(x, w) + b; b (O) may be null. Overwrites y.
-  void forward(float* y, const float* x, const float* w, const float* b, const ConvGeom& g);
+  // y (N, O, OH, OW) = relu?(conv(x, w) + b + residual); b (O) and residual (N, O, OH, OW)
+  // may be null (residual may not alias y). Overwrites y.
+  void forward(float* y, const float* x, const float* w, const float* b, const ConvGeom& g,
+               const float* residual = nullptr, bool relu = false);
   // dx (N, C, H, W) += conv_transpose(dy, w); with accumulate false, dx = ... (for a
   // buffer known to hold zeros, the result is the same and one pass cheaper).
   void backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g,

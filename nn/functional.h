@@ -3,6 +3,8 @@
 // tape. CPU: f32 or f64; CUDA: f32. Shapes are NCHW. Each op mirrors the torch function
 // named beside it; the implementation file says where the numerics come from.
 #pragma once
+#include <utility>
+
 #include "nn/context.h"
 #include "nn/tensor.h"
 
@@ -41,6 +43,19 @@ enum class CpuConvImpl {
 CpuConvImpl cpu_conv_impl(Context& ctx);
 // Throws dr::Error for a oneDNN choice in a build without oneDNN.
 void set_cpu_conv_impl(Context& ctx, CpuConvImpl impl);
+// relu?(conv2d(x, w, b) * scale + shift + residual) as one op: conv -> frozen or eval-mode
+// batch norm (scale, shift (O) from batch_norm_affine, or undefined for none) -> residual add
+// (N, O, OH, OW) or undefined -> ReLU. On every backend the affine is folded into the conv
+// (weights w * scale[o], bias b * scale + shift); on the CPU with oneDNN the add and the ReLU
+// run inside the convolution (post-ops), elsewhere as add and relu. Gradients reach x, w, b and
+// residual; scale and shift must not require one while recording.
+struct ConvEpilogue {
+  Tensor scale, shift;
+  Tensor residual;
+  bool relu = false;
+};
+Tensor conv2d_fused(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
+                    const Conv2dArgs& a, const ConvEpilogue& e);
 // x (N, in), w (out, in), b (out) or undefined -> (N, out). torch.nn.functional.linear.
 Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);
 
@@ -56,6 +71,13 @@ Tensor batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, const T
 // fixed buffers; gradient flows to x only.
 Tensor frozen_batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, const Tensor& bias,
                            const Tensor& running_mean, const Tensor& running_var, double eps = 1e-5);
+// The per-channel affine y = x * scale + shift that frozen_batch_norm2d and eval-mode
+// batch_norm2d apply, as (scale, shift), each (C): scale = weight * rsqrt(running_var + eps),
+// shift = bias - running_mean * scale (the same arithmetic). No autograd: the inputs must not
+// require a gradient while recording (frozen norms, or eval forwards).
+std::pair<Tensor, Tensor> batch_norm_affine(Context& ctx, const Tensor& weight, const Tensor& bias,
+                                            const Tensor& running_mean,
+                                            const Tensor& running_var, double eps);
 
 // ---- pooling and resampling (nn/ops/pool.cpp, nn/ops/resample.cpp) ----
 // torch.nn.functional.max_pool2d (floor mode, implicit -inf padding).

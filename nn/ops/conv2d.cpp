@@ -11,6 +11,7 @@
 #include "kernels/bias.h"
 #include "nn/dispatch.h"
 #include "nn/functional.h"
+#include "nn/ops/conv2d_internal.h"
 
 namespace dr {
 
@@ -43,13 +44,15 @@ struct CpuConvChoice {
   }
 };
 
-// True when a CPU conv of this dtype runs through oneDNN (f32 and the context says so).
+}  // namespace
+
+namespace conv_internal {
+
 bool use_dnnl(Context& ctx, DType dtype) {
   return DR_DNNL && dtype == DType::F32 && cpu_conv_impl(ctx) != CpuConvImpl::kIm2col;
 }
 
 #if DR_DNNL
-// The context's oneDNN convolutions, set to its choice of algorithms.
 kern::DnnlConv& dnnl_conv(Context& ctx) {
   kern::DnnlConv& c = ctx.backend_cache<kern::DnnlConv>();
   c.set_winograd(cpu_conv_impl(ctx) == CpuConvImpl::kOneDnn);
@@ -107,9 +110,6 @@ kern::CudnnEnv cudnn_env(Context& ctx) {
 }
 #endif
 
-// dx, dw, db: gradient buffers (+=) or undefined when not wanted. dy (N, O, OH, OW).
-// fresh_dx / fresh_dw: the buffer was created (zero-filled) for this call, so oneDNN may
-// write it instead of adding to it.
 void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Tensor& db,
                      const Tensor& dy, const Tensor& x, const Tensor& w, const kern::ConvGeom& g,
                      bool fresh_dx, bool fresh_dw) {
@@ -152,7 +152,9 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
   });
 }
 
-}  // namespace
+}  // namespace conv_internal
+
+using namespace conv_internal;
 
 Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
               const Conv2dArgs& a) {
