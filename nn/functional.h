@@ -31,11 +31,12 @@ struct Conv2dArgs {
 // CPU f64: im2col + BLAS GEMM; CUDA: cuDNN.
 Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a);
 // Which implementation runs a context's f32 convolutions on the CPU (forward and both
-// gradients). f64 always runs im2col + BLAS, the finite-difference reference.
+// gradients), and with them the linear layers' f32 GEMMs. f64 always runs im2col +
+// OpenBLAS, the finite-difference reference.
 enum class CpuConvImpl {
   kOneDnn,        // oneDNN, with Winograd for the large 3x3 stride-1 convs (fastest)
   kOneDnnDirect,  // oneDNN direct convolutions only (rounds like torch's CPU convs)
-  kIm2col,        // im2col + OpenBLAS GEMM
+  kIm2col,        // im2col + OpenBLAS GEMM; linear layers on OpenBLAS too
 };
 // The context's choice. Default: kOneDnn in a build with oneDNN (DR_DNNL=1), kIm2col
 // without; the environment variable DR_CONV=onednn|onednn-direct|im2col overrides the
@@ -57,6 +58,7 @@ struct ConvEpilogue {
 Tensor conv2d_fused(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
                     const Conv2dArgs& a, const ConvEpilogue& e);
 // x (N, in), w (out, in), b (out) or undefined -> (N, out). torch.nn.functional.linear.
+// CPU f32: oneDNN sgemm (OpenBLAS when the context forces kIm2col); f64: OpenBLAS.
 Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);
 
 // ---- normalization (nn/ops/batch_norm.cpp) ----

@@ -419,3 +419,36 @@ TEST_CASE("conv2d_fused: argument errors name the op") {
                                          "the output (1,8,6,6)"),
                        Error);
 }
+
+TEST_CASE("linear (f32): oneDNN sgemm and OpenBLAS match the f64 truth, forward and gradients") {
+  Context host(Device::cpu(), 29);
+  // A box head's fc6 at a small size, a predictor, and an empty batch.
+  struct L {
+    int64_t n, in, out;
+  };
+  for (const L& l : {L{37, 300, 64}, L{19, 64, 11}, L{0, 8, 4}}) {
+    Tensor x = test::random_tensor(host, {l.n, l.in}), w = test::random_tensor(host, {l.out, l.in});
+    Tensor b = test::random_tensor(host, {l.out}), dy = test::random_tensor(host, {l.n, l.out});
+    auto run = [&](Context& ctx, const Tensor& xi, const Tensor& wi, const Tensor& bi,
+                   const Tensor& dyi) {
+      std::vector<Tensor> v = leaves(ctx, {xi, wi, bi});
+      GradModeGuard guard(ctx, true);
+      Tensor y = linear(ctx, v[0], v[1], v[2]);
+      if (l.n > 0) ctx.backward(y, dyi);
+      return std::vector<Tensor>{y, v[0].grad(), v[1].grad(), v[2].grad()};
+    };
+    Context ref(Device::cpu(), 1);
+    auto want = run(ref, to_f64(host, x), to_f64(host, w), to_f64(host, b), to_f64(host, dy));
+    if (l.n == 0) want.resize(1);
+    for (CpuConvImpl impl : {CpuConvImpl::kIm2col, CpuConvImpl::kOneDnn}) {
+      if (impl != CpuConvImpl::kIm2col && !DR_DNNL) continue;
+      Context ctx(Device::cpu(), 1);
+      set_cpu_conv_impl(ctx, impl);
+      double worst = 0;
+      auto got = run(ctx, x, w, b, dy);
+      got.resize(want.size());
+      check_against(ctx, got, want, "linear " + std::to_string(l.n) + "x" + std::to_string(l.in),
+                    &worst);
+    }
+  }
+}
