@@ -70,40 +70,17 @@ void check_epilogue(const Tensor& x, const Tensor& w, const ConvEpilogue& e) {
   }
 }
 
-}  // namespace
-
-Tensor conv2d_fused(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const Conv2dArgs& a, const ConvEpilogue& e) {
-  check_epilogue(x, w, e);
-  ctx.check_no_grad("conv2d_fused (scale, shift)", {&e.scale, &e.shift});
-  Tensor wf = w, bf = b;  // the folded weights and bias
-  if (e.scale.defined()) {
-    wf = channel_affine(ctx, w, e.scale, Tensor());
-    bf = b.defined() ? channel_affine(ctx, b, e.scale, e.shift) : e.shift;
-  }
-  const kern::ConvGeom g = conv_geom(x, wf, bf, a);
-  if (e.residual.defined()) {
-    DR_CHECK(e.residual.shape() == Shape({g.N, g.O, g.OH, g.OW}) &&
-                 e.residual.dtype() == x.dtype(),
-             "conv2d_fused: residual " << e.residual.str() << " does not match the output ("
-                                       << g.N << "," << g.O << "," << g.OH << "," << g.OW << ")");
-    check_same_device("conv2d_fused", x, e.residual);
-  }
-  if (x.is_cuda() || !conv_internal::use_dnnl(ctx, x.dtype())) {
-    Tensor y = conv2d(ctx, x, wf, bf, a);
-    if (e.residual.defined()) y = add(ctx, y, e.residual);
-    return e.relu ? relu(ctx, y, /*inplace=*/true) : y;
-  }
 #if DR_DNNL
+// One oneDNN primitive: relu?(conv(x, wf) + bf + r), recording its backward.
+Tensor fused_dnnl(Context& ctx, const Tensor& x, const Tensor& wf, const Tensor& bf,
+                  const Tensor& r, bool relu_on, const kern::ConvGeom& g) {
   Tensor y = ctx.empty({g.N, g.O, g.OH, g.OW}, x.dtype());
   if (g.N > 0)
-    conv_internal::dnnl_conv(ctx).forward(
-        y.data<float>(), x.data<float>(), wf.data<float>(), bf.defined() ? bf.data<float>() : nullptr,
-        g, e.residual.defined() ? e.residual.data<float>() : nullptr, e.relu);
-  const Tensor r = e.residual;
+    conv_internal::dnnl_conv(ctx).forward(y.data<float>(), x.data<float>(), wf.data<float>(),
+                                          bf.defined() ? bf.data<float>() : nullptr, g,
+                                          r.defined() ? r.data<float>() : nullptr, relu_on);
   if (ctx.recording({&x, &wf, &bf, &r})) {
     y.set_requires_grad(true);
-    const bool relu_on = e.relu;
     ctx.tape().push("conv2d_fused", {y}, [&ctx, x, wf, bf, r, g, y, relu_on]() {
       Tensor dy = y.grad();
       if (!dy.defined()) return;
@@ -124,9 +101,35 @@ Tensor conv2d_fused(Context& ctx, const Tensor& x, const Tensor& w, const Tensor
     });
   }
   return y;
-#else
-  DR_FAIL("conv2d_fused: oneDNN path in a build without oneDNN");
+}
 #endif
+
+}  // namespace
+
+Tensor conv2d_fused(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
+                    const Conv2dArgs& a, const ConvEpilogue& e) {
+  check_epilogue(x, w, e);
+  ctx.check_no_grad("conv2d_fused (scale, shift)", {&e.scale, &e.shift});
+  Tensor wf = w, bf = b;  // the folded weights and bias
+  if (e.scale.defined()) {
+    wf = channel_affine(ctx, w, e.scale, Tensor());
+    bf = b.defined() ? channel_affine(ctx, b, e.scale, e.shift) : e.shift;
+  }
+  const kern::ConvGeom g = conv_geom(x, wf, bf, a);
+  if (e.residual.defined()) {
+    DR_CHECK(e.residual.shape() == Shape({g.N, g.O, g.OH, g.OW}) &&
+                 e.residual.dtype() == x.dtype(),
+             "conv2d_fused: residual " << e.residual.str() << " does not match the output ("
+                                       << g.N << "," << g.O << "," << g.OH << "," << g.OW << ")");
+    check_same_device("conv2d_fused", x, e.residual);
+  }
+#if DR_DNNL
+  if (!x.is_cuda() && conv_internal::use_dnnl(ctx, x.dtype()))
+    return fused_dnnl(ctx, x, wf, bf, e.residual, e.relu, g);
+#endif
+  Tensor y = conv2d(ctx, x, wf, bf, a);
+  if (e.residual.defined()) y = add(ctx, y, e.residual);
+  return e.relu ? relu(ctx, y, /*inplace=*/true) : y;
 }
 
 }  // namespace dr
