@@ -452,3 +452,41 @@ TEST_CASE("linear (f32): oneDNN sgemm and OpenBLAS match the f64 truth, forward 
     }
   }
 }
+
+TEST_CASE("conv2d_fused: the residual may be the conv's own input (identity shortcut)") {
+  // x feeds both the conv and the add, so its gradient has both terms; on the oneDNN path
+  // the residual's gradient then goes through a separate buffer (it cannot be x's).
+  Context host(Device::cpu(), 41);
+  const Conv2dArgs a = args(1, 1, 1, 1);
+  Tensor x = test::random_tensor(host, {2, 16, 9, 11}), w = test::random_tensor(host, {16, 16, 3, 3}, -0.5, 0.5);
+  Tensor scale = test::random_tensor(host, {16}, 0.5, 1.5), shift = test::random_tensor(host, {16});
+  Tensor dy = test::random_tensor(host, {2, 16, 9, 11});
+  auto run = [&](Context& ctx, const Tensor& xi, const Tensor& wi, const Tensor& s,
+                 const Tensor& t, const Tensor& dyi, bool fused) {
+    std::vector<Tensor> v = leaves(ctx, {xi, wi});
+    GradModeGuard guard(ctx, true);
+    Tensor y;
+    if (fused) {
+      ConvEpilogue e;
+      e.scale = s, e.shift = t, e.residual = v[0], e.relu = true;
+      y = conv2d_fused(ctx, v[0], v[1], Tensor(), a, e);
+    } else {  // the definition: frozen BN with weight = scale, mean 0, var 1 - eps
+      Tensor rv = Tensor::host_from<double>({16}, std::vector<double>(16, 1.0 - 1e-5));
+      y = frozen_batch_norm2d(ctx, conv2d(ctx, v[0], v[1], Tensor(), a), s, t,
+                              Tensor::host_zeros({16}, DType::F64), rv, 1e-5);
+      y = relu(ctx, add(ctx, y, v[0]));
+    }
+    ctx.backward(y, dyi);
+    return std::vector<Tensor>{y, v[0].grad(), v[1].grad()};
+  };
+  Context ref(Device::cpu(), 1);
+  auto want = run(ref, to_f64(host, x), to_f64(host, w), to_f64(host, scale), to_f64(host, shift),
+                  to_f64(host, dy), false);
+  for (CpuConvImpl impl : {CpuConvImpl::kIm2col, CpuConvImpl::kOneDnn}) {
+    if (impl != CpuConvImpl::kIm2col && !DR_DNNL) continue;
+    Context ctx(Device::cpu(), 1);
+    set_cpu_conv_impl(ctx, impl);
+    double worst = 0;
+    check_against(ctx, run(ctx, x, w, scale, shift, dy, true), want, "identity shortcut", &worst);
+  }
+}

@@ -86,13 +86,17 @@ Tensor fused_dnnl(Context& ctx, const Tensor& x, const Tensor& wf, const Tensor&
       if (!dy.defined()) return;
       // The gradient before the ReLU: dy where the output is positive (the output is
       // relu's, so this is torch's threshold_backward on the result).
+      // When the residual's gradient buffer is fresh (zeros), it is filled with exactly that
+      // gradient and then serves as it (one pass less), unless x shares it.
+      const bool want_r = r.defined() && r.requires_grad();
+      const bool into_r = want_r && relu_on && !r.has_grad() && r.meta() != x.meta();
       Tensor d = dy;
       if (relu_on) {
-        d = ctx.zeros_like(dy);
+        d = into_r ? ctx.grad_buffer(r) : ctx.zeros_like(dy);
         kern::relu_backward_cpu<float>(d.data<float>(), dy.data<float>(), y.data<float>(),
                                        d.numel());
       }
-      if (r.defined() && r.requires_grad()) accumulate(ctx, ctx.grad_buffer(r), d);
+      if (want_r && !into_r) accumulate(ctx, ctx.grad_buffer(r), d);
       const bool fresh_dx = !x.has_grad(), fresh_dw = !wf.has_grad();
       Tensor dx = x.requires_grad() ? ctx.grad_buffer(x) : Tensor();
       Tensor dw = wf.requires_grad() ? ctx.grad_buffer(wf) : Tensor();
