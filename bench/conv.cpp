@@ -120,7 +120,8 @@ std::vector<Times> torch_times(const std::vector<Shape4>& shapes, int threads, i
          "    dy = torch.randn_like(F.conv2d(x, wt, stride=s, padding=p, groups=g))\n"
          "    ts = []\n"
          "    for i in range(reps + 1):\n"
-         "        y = F.conv2d(xg, wg, stride=s, padding=p, groups=g); xg.grad = None; wg.grad = None\n"
+         "        y = F.conv2d(xg, wg, stride=s, padding=p, groups=g)\n"
+         "        xg.grad = None; wg.grad = None\n"
          "        t0 = time.perf_counter(); y.backward(dy); t = (time.perf_counter() - t0) * 1e3\n"
          "        if i: ts.append(t)\n"
          "    print(f, min(ts))\n"
@@ -191,8 +192,9 @@ int main(int argc, char** argv) {
     im2col.push_back(time_ours(CpuConvImpl::kIm2col, xs.back(), ws.back(), dy, a, reps));
   }
   std::vector<Times> theirs = torch_times(shapes, threads, reps);
-  std::printf("%-32s %7s | %-31s | %-31s | %s\n", "shape", "GFLOP", "forward: oneDNN direct im2col torch",
-              "backward: oneDNN direct im2col torch", "oneDNN/torch fwd bwd");
+  std::printf("%-32s %7s | %-31s | %-31s | %s\n", "shape", "GFLOP",
+              "forward: oneDNN direct im2col torch", "backward: oneDNN direct im2col torch",
+              "oneDNN/torch fwd bwd");
   for (size_t i = 0; i < shapes.size(); ++i) {
     Context probe(Device::cpu(), 1);
     const Conv2dArgs a = conv_args(shapes[i]);

@@ -9,13 +9,18 @@
 // scratchpad, in user mode, and the reordered operands) are per-cache slots that grow to the
 // largest geometry and are reused, as CpuConvScratch does for im2col.
 //
+// Layouts and algorithms are chosen per geometry from measurements (blocked(), winograd()
+// below): blocked layouts (nChw16c ...) with reorders for spatial kernels, Winograd for the
+// large 3x3 stride-1 convs, plain NCHW (oneDNN's GEMM convs) for 1x1 and few-output convs.
+// The forward's epilogue (bias, a residual add, ReLU: conv2d_fused) runs inside the
+// primitive where oneDNN does that well (make_forward).
+//
 // Backward passes accumulate (dx += ..., dw += ...): the primitive writes the gradient into
 // a slot and a reorder with a sum post-op adds it into ours, converting the layout on the way
 // when the primitive's differs. A caller whose gradient buffer is fresh (all zeros) may ask
 // for an overwrite instead, which saves that pass when the layout is plain.
 #if DR_DNNL
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -210,8 +215,10 @@ bool DnnlConv::Impl::blocked(const ConvGeom& g) const {
 // 7.8/7.9/9.3), even at 64 tiles with 256 channels (FPN 14x32, 2 images: 5.6/5.2/4.2
 // against 6.6/6.9/7.2), slower on fewer tiles (FPN 7x16 and 4x8, one 14x32 image) and on
 // every 512-channel conv (layer4 3x3 at 7x16 and 14x16, 2 and 4 images: ~1.2x slower).
-// Its rounding differs from a direct conv's: the backbones' outputs against torchvision's
-// f32 go from ~1e-6 to ~3e-6 of their scale (tests/test_backbone_parity.cpp).
+// Its rounding differs from a direct conv's by a few ulps more: with Winograd on every
+// blocked 3x3, the backbones' outputs against torchvision's f32 went from ~1e-6 to ~3e-6 of
+// their scale (tests/test_backbone_parity.cpp); tests/test_conv_dnnl.cpp bounds it against
+// the f64 truth. CpuConvImpl::kOneDnnDirect (set_winograd(false)) turns it off.
 bool DnnlConv::Impl::winograd(const ConvGeom& g) const {
   const int64_t tiles = g.N * ((g.OH + 3) / 4) * ((g.OW + 3) / 4);
   return allow_winograd && blocked(g) && g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 &&
@@ -229,7 +236,8 @@ Entry& DnnlConv::Impl::entry(const ConvGeom& g) {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, algo, src_md(g),
                                       weights_md(g), dst_md(g), s.strides, s.dilates, s.pad_l,
                                       s.pad_r);
-    e.hint = std::make_unique<dnnl::convolution_forward::primitive_desc>(d, user_scratchpad(), eng);
+    e.hint =
+        std::make_unique<dnnl::convolution_forward::primitive_desc>(d, user_scratchpad(), eng);
     e.algo = algo;
   };
   if (winograd(g)) {
@@ -262,7 +270,8 @@ std::unique_ptr<Step> DnnlConv::Impl::make_forward(const Entry& e, const ConvGeo
   dnnl::post_ops po;
   const bool own = !blocked(g);
   if ((epilogue & kResidual) && !own) po.append_sum(1.0f);
-  if ((epilogue & kRelu) && !own) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if ((epilogue & kRelu) && !own)
+    po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   attr.set_post_ops(po);
   dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
   auto st = std::make_unique<Step>();
@@ -331,13 +340,16 @@ void DnnlConv::Impl::run(const Step& s, const void* a, const void* b, void* out,
   args[s.arg_in0] = input(s.in0, a, in0);
   args[s.arg_in1] = input(s.in1, b, in1);
   memory user_out = wrap(s.out.user, out);
-  memory prim_out = s.out.reordered ? wrap(s.out.prim, this->out.get(s.out.prim.get_size())) : user_out;
+  memory prim_out =
+      s.out.reordered ? wrap(s.out.prim, this->out.get(s.out.prim.get_size())) : user_out;
   args[s.arg_out] = prim_out;
   if (residual && !s.own_residual) {
     memory r = wrap(s.out.user, residual);
     s.out.prefill.execute(strm, r, prim_out);
   }
-  if (bias) args[DNNL_ARG_BIAS] = wrap(memory::desc({s.out.user.dims()[1]}, memory::data_type::f32, Tag::a), bias);
+  if (bias)
+    args[DNNL_ARG_BIAS] =
+        wrap(memory::desc({s.out.user.dims()[1]}, memory::data_type::f32, Tag::a), bias);
   if (s.scratch_bytes)
     args[DNNL_ARG_SCRATCHPAD] =
         wrap(memory::desc({memory::dim(s.scratch_bytes)}, memory::data_type::u8, Tag::a),

@@ -458,7 +458,8 @@ TEST_CASE("conv2d_fused: the residual may be the conv's own input (identity shor
   // the residual's gradient then goes through a separate buffer (it cannot be x's).
   Context host(Device::cpu(), 41);
   const Conv2dArgs a = args(1, 1, 1, 1);
-  Tensor x = test::random_tensor(host, {2, 16, 9, 11}), w = test::random_tensor(host, {16, 16, 3, 3}, -0.5, 0.5);
+  Tensor x = test::random_tensor(host, {2, 16, 9, 11});
+  Tensor w = test::random_tensor(host, {16, 16, 3, 3}, -0.5, 0.5);
   Tensor scale = test::random_tensor(host, {16}, 0.5, 1.5), shift = test::random_tensor(host, {16});
   Tensor dy = test::random_tensor(host, {2, 16, 9, 11});
   auto run = [&](Context& ctx, const Tensor& xi, const Tensor& wi, const Tensor& s,
