@@ -57,13 +57,11 @@ class DnnlConv {
   // may be null (residual may not alias y). Overwrites y.
   void forward(float* y, const float* x, const float* w, const float* b, const ConvGeom& g,
                const float* residual = nullptr, bool relu = false);
-  // dx (N, C, H, W) += conv_transpose(dy, w); with accumulate false, dx = ... (for a
-  // buffer known to hold zeros, the result is the same and one pass cheaper).
-  void backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g,
-                     bool accumulate = true);
-  // dw (O, C/groups, KH, KW) += correlation of x with dy (= when accumulate is false).
-  void backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g,
-                        bool accumulate = true);
+  // dx (N, C, H, W) += conv_transpose(dy, w) and dw (O, C/groups, KH, KW) += correlation of
+  // x with dy; either may be null (not wanted). With accumulate_* false that buffer is
+  // overwritten instead (for a buffer known to hold zeros: the same result, one pass less).
+  void backward(float* dx, float* dw, const float* dy, const float* x, const float* w,
+                const ConvGeom& g, bool accumulate_dx = true, bool accumulate_dw = true);
 
   // Both drop the cached primitives when they change the setting.
   void set_layout(Layout l);

@@ -169,6 +169,7 @@ struct DnnlConv::Impl {
   dnnl::stream strm{eng};
   std::map<Key, Entry> entries;
   Slot scratchpad, in0, in1, out;
+  Slot ddst;  // dy in the backward primitives' layout, shared by both (backward())
   Layout layout = Layout::kAuto;
   bool allow_winograd = true;
 
@@ -189,8 +190,17 @@ struct DnnlConv::Impl {
   std::unique_ptr<Step> make_forward(const Entry& e, const ConvGeom& g, int epilogue);
   std::unique_ptr<Step> make_backward_data(const Entry& e, const ConvGeom& g, bool accumulate);
   std::unique_ptr<Step> make_backward_weights(const Entry& e, const ConvGeom& g, bool accumulate);
-  void run(const Step& s, const void* in0, const void* in1, void* out, const float* bias,
+  // An input in the primitive's layout: ours as is, or converted into `slot`.
+  memory input(const Operand& op, const void* p, Slot& slot);
+  void run(const Step& s, const memory& in0, const memory& in1, void* out, const float* bias,
            const float* residual);
+  void run(const Step& s, const void* a, const void* b, void* out, const float* bias,
+           const float* residual) {
+    run(s, input(s.in0, a, in0), input(s.in1, b, in1), out, bias, residual);
+  }
+  memory wrap(const memory::desc& md, const void* p) const {
+    return memory(md, eng, const_cast<void*>(p));
+  }
 };
 
 // Measured per layer kind of the detectors (single-threaded CPU time of forward, backward
@@ -324,21 +334,19 @@ std::unique_ptr<Step> DnnlConv::Impl::make_backward_weights(const Entry& e, cons
   return st;
 }
 
-void DnnlConv::Impl::run(const Step& s, const void* a, const void* b, void* out,
+memory DnnlConv::Impl::input(const Operand& op, const void* p, Slot& slot) {
+  memory user = wrap(op.user, p);
+  if (!op.reordered) return user;
+  memory m = wrap(op.prim, slot.get(op.prim.get_size()));
+  op.convert.execute(strm, user, m);
+  return m;
+}
+
+void DnnlConv::Impl::run(const Step& s, const memory& a, const memory& b, void* out,
                          const float* bias, const float* residual) {
-  auto wrap = [this](const memory::desc& md, const void* p) {
-    return memory(md, eng, const_cast<void*>(p));
-  };
-  auto input = [&](const Operand& op, const void* p, Slot& slot) {
-    memory user = wrap(op.user, p);
-    if (!op.reordered) return user;
-    memory m = wrap(op.prim, slot.get(op.prim.get_size()));
-    op.convert.execute(strm, user, m);
-    return m;
-  };
   std::unordered_map<int, memory> args;
-  args[s.arg_in0] = input(s.in0, a, in0);
-  args[s.arg_in1] = input(s.in1, b, in1);
+  args[s.arg_in0] = a;
+  args[s.arg_in1] = b;
   memory user_out = wrap(s.out.user, out);
   memory prim_out =
       s.out.reordered ? wrap(s.out.prim, this->out.get(s.out.prim.get_size())) : user_out;
@@ -400,23 +408,36 @@ void DnnlConv::forward(float* y, const float* x, const float* w, const float* b,
   });
 }
 
-void DnnlConv::backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g,
-                             bool accumulate) {
-  guarded("backward data", g, [&] {
-    Entry& e = impl_->entry(g);
-    std::unique_ptr<Step>& s = e.bwd_data[accumulate];
-    if (!s) s = impl_->make_backward_data(e, g, accumulate);
-    impl_->run(*s, dy, w, dx, nullptr, nullptr);
-  });
-}
-
-void DnnlConv::backward_weights(float* dw, const float* dy, const float* x, const ConvGeom& g,
-                                bool accumulate) {
-  guarded("backward weights", g, [&] {
-    Entry& e = impl_->entry(g);
-    std::unique_ptr<Step>& s = e.bwd_weights[accumulate];
-    if (!s) s = impl_->make_backward_weights(e, g, accumulate);
-    impl_->run(*s, x, dy, dw, nullptr, nullptr);
+// Both gradients convert dy to the same blocked layout: it is converted once (ddst) and
+// given to both primitives.
+void DnnlConv::backward(float* dx, float* dw, const float* dy, const float* x, const float* w,
+                        const ConvGeom& g, bool accumulate_dx, bool accumulate_dw) {
+  if (!dx && !dw) return;
+  guarded("backward", g, [&] {
+    Impl& im = *impl_;
+    Entry& e = im.entry(g);
+    const Step* sd = nullptr;
+    const Step* sw = nullptr;
+    if (dx) {
+      std::unique_ptr<Step>& s = e.bwd_data[accumulate_dx];
+      if (!s) s = im.make_backward_data(e, g, accumulate_dx);
+      sd = s.get();
+    }
+    if (dw) {
+      std::unique_ptr<Step>& s = e.bwd_weights[accumulate_dw];
+      if (!s) s = im.make_backward_weights(e, g, accumulate_dw);
+      sw = s.get();
+    }
+    memory ddst_d;
+    if (sd) {
+      ddst_d = im.input(sd->in0, dy, im.ddst);
+      im.run(*sd, ddst_d, im.input(sd->in1, w, im.in1), dx, nullptr, nullptr);
+    }
+    if (sw) {
+      const bool shared = sd && sd->in0.prim == sw->in1.prim;
+      memory ddst_w = shared ? ddst_d : im.input(sw->in1, dy, im.ddst);
+      im.run(*sw, im.input(sw->in0, x, im.in0), ddst_w, dw, nullptr, nullptr);
+    }
   });
 }
 

@@ -132,11 +132,9 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
   }
 #if DR_DNNL
   if (use_dnnl(ctx, x.dtype())) {
-    kern::DnnlConv& dnnl = dnnl_conv(ctx);
-    if (dx.defined())
-      dnnl.backward_data(dx.data<float>(), dy.data<float>(), w.data<float>(), g, !fresh_dx);
-    if (dw.defined())
-      dnnl.backward_weights(dw.data<float>(), dy.data<float>(), x.data<float>(), g, !fresh_dw);
+    dnnl_conv(ctx).backward(dx.defined() ? dx.data<float>() : nullptr,
+                            dw.defined() ? dw.data<float>() : nullptr, dy.data<float>(),
+                            x.data<float>(), w.data<float>(), g, !fresh_dx, !fresh_dw);
     if (db.defined()) kern::bias_grad_cpu<float>(db.data<float>(), dy.data<float>(), g.N, g.O, P);
     return;
   }
