@@ -20,6 +20,7 @@ template <class T> void bias_grad_cpu(T* db, const T* dy, int64_t outer, int64_t
     double s = 0;
     for (int64_t n = 0; n < outer; ++n) {
       const T* p = dy + bias_element(c, n * inner, C, inner);
+#pragma omp simd reduction(+ : s)
       for (int64_t j = 0; j < inner; ++j) s += p[j];
     }
     db[c] += static_cast<T>(s);

@@ -16,6 +16,14 @@ template <class T>
 void gemm_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+#if DR_DNNL
+// oneDNN's sgemm (dnnl_sgemm), same contract as gemm_cpu<float>: it runs on our OpenMP
+// threads, where OpenBLAS's pthreads build keeps a second pool that competes with them.
+void gemm_dnnl(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+               int64_t ldc);
+#endif
+
 #if DR_CUDA
 // Runs on the handle's stream; fp32 only (the handle's math mode decides TF32: the
 // Context keeps CUBLAS_DEFAULT_MATH, i.e. plain fp32).

@@ -1,6 +1,9 @@
 #include <cblas.h>
 
 #include <climits>
+#if DR_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 #include "kernels/error.h"
 #include "kernels/gemm.h"
@@ -44,6 +47,19 @@ void gemm_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alp
   blas_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(M),
             int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
 }
+
+#if DR_DNNL
+void gemm_dnnl(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+               int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) return scale_rows(M, N, beta, C, ldc);
+  const dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha,
+                                      A, lda, B, ldb, beta, C, ldc);
+  DR_CHECK(st == dnnl_success, "gemm (oneDNN): dnnl_sgemm failed with status "
+                                   << int(st) << " (M " << M << ", N " << N << ", K " << K << ")");
+}
+#endif
 
 template void gemm_cpu<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
                               const float*, int64_t, float, float*, int64_t);

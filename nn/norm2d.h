@@ -17,6 +17,11 @@ class Norm2d : public Module {
   // FrozenBatchNorm2d; BatchNorm2d keeps torch's eps 1e-5 and momentum 0.1.
   Norm2d(Context& ctx, NormKind kind, int64_t channels, double frozen_eps = 1e-5);
   Tensor forward(Context& ctx, const Tensor& x);  // (N, C, H, W) -> (N, C, H, W)
+  // Frozen, or a batch norm that is foldable (eval mode, not recorded): see BatchNorm2d.
+  bool foldable(Context& ctx) const { return frozen_ || batch_->foldable(ctx); }
+  std::pair<Tensor, Tensor> affine(Context& ctx) const {
+    return frozen_ ? frozen_->affine(ctx) : batch_->affine(ctx);
+  }
   void train(bool on = true) override;
 
   NormKind kind() const { return kind_; }

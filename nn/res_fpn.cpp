@@ -21,9 +21,8 @@ ResidualBlock::ResidualBlock(Context& ctx, int64_t c)
 }
 
 Tensor ResidualBlock::forward(Context& ctx, const Tensor& x) {
-  Tensor h = relu(ctx, bn1.forward(ctx, conv1.forward(ctx, x)));
-  h = bn2.forward(ctx, conv2.forward(ctx, h));
-  return relu(ctx, add(ctx, h, x), /*inplace=*/true);
+  Tensor h = conv_norm_act(ctx, conv1, &bn1, x, /*relu=*/true);
+  return conv_norm_act(ctx, conv2, &bn2, h, /*relu=*/true, x);
 }
 
 ResidualFPN::ResidualFPN(Context& ctx, const std::vector<int64_t>& in, int64_t out, bool norm)

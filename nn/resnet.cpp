@@ -47,7 +47,7 @@ Downsample::Downsample(Context& ctx, int64_t in, int64_t out, int stride, NormKi
 }
 
 Tensor Downsample::forward(Context& ctx, const Tensor& x) {
-  return bn.forward(ctx, conv.forward(ctx, x));
+  return conv_norm_act(ctx, conv, &bn, x, /*relu=*/false);
 }
 
 BasicBlock::BasicBlock(Context& ctx, int64_t inplanes, int64_t planes, int stride, bool ds,
@@ -68,12 +68,12 @@ BasicBlock::BasicBlock(Context& ctx, int64_t inplanes, int64_t planes, int strid
   }
 }
 
+// relu(bn2(conv2(relu(bn1(conv1(x))))) + identity), each conv-norm(-add)-relu one op
+// when the norms fold (conv_norm_act).
 Tensor BasicBlock::forward(Context& ctx, const Tensor& x) {
-  Tensor out = relu(ctx, bn1.forward(ctx, conv1.forward(ctx, x)));
-  out = bn2.forward(ctx, conv2.forward(ctx, out));
+  Tensor out = conv_norm_act(ctx, conv1, &bn1, x, /*relu=*/true);
   Tensor identity = downsample ? downsample->forward(ctx, x) : x;
-  // add's output is not saved by any backward, so the ReLU may overwrite it.
-  return relu(ctx, add(ctx, out, identity), /*inplace=*/true);
+  return conv_norm_act(ctx, conv2, &bn2, out, /*relu=*/true, identity);
 }
 
 Bottleneck::Bottleneck(Context& ctx, int64_t inplanes, int64_t planes, int stride, bool ds,
@@ -99,11 +99,10 @@ Bottleneck::Bottleneck(Context& ctx, int64_t inplanes, int64_t planes, int strid
 }
 
 Tensor Bottleneck::forward(Context& ctx, const Tensor& x) {
-  Tensor out = relu(ctx, bn1.forward(ctx, conv1.forward(ctx, x)));
-  out = relu(ctx, bn2.forward(ctx, conv2.forward(ctx, out)));
-  out = bn3.forward(ctx, conv3.forward(ctx, out));
+  Tensor out = conv_norm_act(ctx, conv1, &bn1, x, /*relu=*/true);
+  out = conv_norm_act(ctx, conv2, &bn2, out, /*relu=*/true);
   Tensor identity = downsample ? downsample->forward(ctx, x) : x;
-  return relu(ctx, add(ctx, out, identity), /*inplace=*/true);
+  return conv_norm_act(ctx, conv3, &bn3, out, /*relu=*/true, identity);
 }
 
 ResNetBody::ResNetBody(Context& ctx, const ResNetSpec& s, NormKind norm, double eps)
@@ -151,7 +150,7 @@ void ResNetBody::make_layer(Context& ctx, ModuleList& layer, int64_t planes, int
 std::vector<Tensor> ResNetBody::forward(Context& ctx, const Tensor& x) {
   check_dim("ResNetBody", "x", x, 4);
   DR_CHECK(x.size(1) == 3, "ResNetBody: input must have 3 channels, got " << x.str());
-  Tensor h = relu(ctx, bn1.forward(ctx, conv1.forward(ctx, x)));
+  Tensor h = conv_norm_act(ctx, conv1, &bn1, x, /*relu=*/true);
   h = max_pool2d(ctx, h, 3, 2, 1);
   std::vector<Tensor> feats;
   for (ModuleList* layer : {&layer1, &layer2, &layer3, &layer4}) {

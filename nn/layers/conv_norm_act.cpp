@@ -25,10 +25,8 @@ Conv2dNormActivation::Conv2dNormActivation(Context& ctx, const ConvNormActOption
 }
 
 Tensor Conv2dNormActivation::forward(Context& ctx, const Tensor& x) {
-  Tensor y = conv->forward(ctx, x);
-  if (bn) y = bn->forward(ctx, y);
-  if (frozen_bn) y = frozen_bn->forward(ctx, y);
-  return relu ? dr::relu(ctx, y, /*inplace=*/true) : y;
+  if (frozen_bn) return conv_norm_act(ctx, *conv, frozen_bn.get(), x, relu);
+  return conv_norm_act(ctx, *conv, bn.get(), x, relu);
 }
 
 }  // namespace dr

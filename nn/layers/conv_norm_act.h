@@ -5,6 +5,7 @@
 // head (BatchNorm + ReLU).
 #pragma once
 #include <memory>
+#include <tuple>
 
 #include "nn/layers/batch_norm.h"
 #include "nn/layers/conv2d.h"
@@ -22,6 +23,27 @@ struct ConvNormActOptions {
   bool relu = true;
   DType dtype = DType::F32;
 };
+
+// relu?(norm(conv(x)) + residual), residual (N, O, OH, OW) or undefined, norm null for none:
+// one conv2d_fused (the norm folded into the conv, the add and ReLU its epilogue) when the
+// norm is foldable (frozen, or a batch norm in eval mode), else conv, norm (training
+// statistics), add and an in-place ReLU in turn. Norm: BatchNorm2d, FrozenBatchNorm2d or
+// Norm2d.
+template <class Norm>
+Tensor conv_norm_act(Context& ctx, const Conv2d& conv, Norm* norm, const Tensor& x, bool relu,
+                     const Tensor& residual = Tensor()) {
+  if (!norm || norm->foldable(ctx)) {
+    ConvEpilogue e;
+    if (norm) std::tie(e.scale, e.shift) = norm->affine(ctx);
+    e.residual = residual;
+    e.relu = relu;
+    return conv2d_fused(ctx, x, conv.weight, conv.bias, conv.args(), e);
+  }
+  Tensor y = norm->forward(ctx, conv.forward(ctx, x));
+  if (residual.defined()) y = add(ctx, y, residual);
+  // Neither the norm nor add saves its output for backward, so the ReLU may overwrite it.
+  return relu ? dr::relu(ctx, y, /*inplace=*/true) : y;
+}
 
 class Conv2dNormActivation : public Module {
  public:

@@ -223,4 +223,35 @@ Tensor frozen_batch_norm2d(Context& ctx, const Tensor& x, const Tensor& weight, 
   return y;
 }
 
+std::pair<Tensor, Tensor> batch_norm_affine(Context& ctx, const Tensor& weight, const Tensor& bias,
+                                            const Tensor& running_mean,
+                                            const Tensor& running_var, double eps) {
+  const char* op = "batch_norm_affine";
+  DR_CHECK(running_mean.defined() && running_var.defined(),
+           op << ": needs running_mean and running_var");
+  check_float(op, "running_mean", running_mean);
+  DR_CHECK(running_mean.dim() == 1, op << ": running_mean must be 1-D (C), got "
+                                       << running_mean.str());
+  const Tensor* params[] = {&weight, &bias, &running_var};
+  const char* names[] = {"weight", "bias", "running_var"};
+  for (int i = 0; i < 3; ++i) {
+    if (!params[i]->defined()) continue;
+    DR_CHECK(params[i]->dim() == 1 && params[i]->size(0) == running_mean.size(0) &&
+                 params[i]->dtype() == running_mean.dtype(),
+             op << ": " << names[i] << " " << params[i]->str() << " does not match running_mean "
+                << running_mean.str());
+    check_same_device(op, running_mean, *params[i]);
+  }
+  ctx.check_no_grad("batch_norm_affine (weight, bias, running_mean, running_var)",
+                    {&weight, &bias, &running_mean, &running_var});
+  const Shape cs{running_mean.size(0)};
+  const Device dev = running_mean.device();
+  Tensor invstd = ctx.empty_on(dev, cs, running_mean.dtype());
+  Tensor scale = ctx.empty_on(dev, cs, running_mean.dtype());
+  Tensor shift = ctx.empty_on(dev, cs, running_mean.dtype());
+  coeffs(ctx, invstd, scale, shift, Tensor(), Tensor(), running_mean, running_var, weight, bias,
+         eps, 0.0, 0);
+  return {scale, shift};
+}
+
 }  // namespace dr

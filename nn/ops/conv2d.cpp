@@ -1,13 +1,17 @@
 // conv2d: torch.nn.functional.conv2d (cross-correlation, zero padding, stride, dilation,
-// groups, optional bias) forward and backward. CPU: im2col + BLAS (kernels/conv2d_cpu.cpp);
+// groups, optional bias) forward and backward. CPU f32: oneDNN (kernels/conv2d_dnnl.cpp) or,
+// forced or without oneDNN, im2col + BLAS (kernels/conv2d_cpu.cpp), which always runs f64;
 // CUDA: cuDNN (kernels/conv2d_cudnn.cpp); bias: kernels/bias.*.
 #include "kernels/conv2d.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "kernels/bias.h"
 #include "nn/dispatch.h"
 #include "nn/functional.h"
+#include "nn/ops/conv2d_internal.h"
 
 namespace dr {
 
@@ -23,6 +27,38 @@ struct CpuConvScratch {
     return reinterpret_cast<T*>(buf.data());
   }
 };
+
+// The context's CpuConvImpl (Context::backend_cache<CpuConvChoice>()), read from DR_CONV
+// when first asked.
+struct CpuConvChoice {
+  CpuConvImpl impl = DR_DNNL ? CpuConvImpl::kOneDnn : CpuConvImpl::kIm2col;
+  CpuConvChoice() {
+    const char* env = std::getenv("DR_CONV");
+    if (!env || !*env) return;
+    if (!std::strcmp(env, "im2col")) impl = CpuConvImpl::kIm2col;
+    else if (!std::strcmp(env, "onednn")) impl = CpuConvImpl::kOneDnn;
+    else if (!std::strcmp(env, "onednn-direct")) impl = CpuConvImpl::kOneDnnDirect;
+    else DR_FAIL("conv2d: DR_CONV=" << env << " is not one of onednn, onednn-direct, im2col");
+    DR_CHECK(DR_DNNL || impl == CpuConvImpl::kIm2col,
+             "conv2d: DR_CONV=" << env << ", but this build has no oneDNN (DR_DNNL=0)");
+  }
+};
+
+}  // namespace
+
+namespace conv_internal {
+
+bool use_dnnl(Context& ctx, DType dtype) {
+  return DR_DNNL && dtype == DType::F32 && cpu_conv_impl(ctx) != CpuConvImpl::kIm2col;
+}
+
+#if DR_DNNL
+kern::DnnlConv& dnnl_conv(Context& ctx) {
+  kern::DnnlConv& c = ctx.backend_cache<kern::DnnlConv>();
+  c.set_winograd(cpu_conv_impl(ctx) == CpuConvImpl::kOneDnn);
+  return c;
+}
+#endif
 
 kern::ConvGeom conv_geom(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a) {
   check_dim("conv2d", "input", x, 4);
@@ -74,9 +110,9 @@ kern::CudnnEnv cudnn_env(Context& ctx) {
 }
 #endif
 
-// dx, dw, db: gradient buffers (+=) or undefined when not wanted. dy (N, O, OH, OW).
 void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Tensor& db,
-                     const Tensor& dy, const Tensor& x, const Tensor& w, const kern::ConvGeom& g) {
+                     const Tensor& dy, const Tensor& x, const Tensor& w, const kern::ConvGeom& g,
+                     bool fresh_dx, bool fresh_dw) {
   if (g.N == 0) return;
   const int64_t P = g.OH * g.OW;
   if (x.is_cuda()) {
@@ -94,6 +130,15 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
 #endif
     return;
   }
+#if DR_DNNL
+  if (use_dnnl(ctx, x.dtype())) {
+    dnnl_conv(ctx).backward(dx.defined() ? dx.data<float>() : nullptr,
+                            dw.defined() ? dw.data<float>() : nullptr, dy.data<float>(),
+                            x.data<float>(), w.data<float>(), g, !fresh_dx, !fresh_dw);
+    if (db.defined()) kern::bias_grad_cpu<float>(db.data<float>(), dy.data<float>(), g.N, g.O, P);
+    return;
+  }
+#endif
   DR_DISPATCH_FLOAT(x.dtype(), T, {
     if (dx.defined() || dw.defined()) {
       T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, true));
@@ -105,7 +150,9 @@ void conv2d_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
   });
 }
 
-}  // namespace
+}  // namespace conv_internal
+
+using namespace conv_internal;
 
 Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
               const Conv2dArgs& a) {
@@ -120,6 +167,11 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
         if (b.defined())
           kern::bias_add_cuda(y.data<float>(), b.data<float>(), g.N, g.O, P, ctx.stream());
       });
+    } else if (use_dnnl(ctx, x.dtype())) {
+#if DR_DNNL
+      dnnl_conv(ctx).forward(y.data<float>(), x.data<float>(), w.data<float>(),
+                             b.defined() ? b.data<float>() : nullptr, g);
+#endif
     } else {
       DR_DISPATCH_FLOAT(x.dtype(), T, {
         T* scratch = ctx.backend_cache<CpuConvScratch>().get<T>(kern::conv2d_cpu_scratch(g, false));
@@ -133,13 +185,22 @@ Tensor conv2d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
     ctx.tape().push("conv2d", {y}, [&ctx, x, w, b, g, y]() {
       Tensor dy = y.grad();
       if (!dy.defined()) return;  // the output did not reach the loss
+      const bool fresh_dx = !x.has_grad(), fresh_dw = !w.has_grad();
       Tensor dx = x.requires_grad() ? ctx.grad_buffer(x) : Tensor();
       Tensor dw = w.requires_grad() ? ctx.grad_buffer(w) : Tensor();
       Tensor db = b.defined() && b.requires_grad() ? ctx.grad_buffer(b) : Tensor();
-      conv2d_backward(ctx, dx, dw, db, dy, x, w, g);
+      conv2d_backward(ctx, dx, dw, db, dy, x, w, g, fresh_dx, fresh_dw);
     });
   }
   return y;
+}
+
+CpuConvImpl cpu_conv_impl(Context& ctx) { return ctx.backend_cache<CpuConvChoice>().impl; }
+
+void set_cpu_conv_impl(Context& ctx, CpuConvImpl impl) {
+  DR_CHECK(DR_DNNL || impl == CpuConvImpl::kIm2col,
+           "set_cpu_conv_impl: this build has no oneDNN (DR_DNNL=0); only kIm2col is available");
+  ctx.backend_cache<CpuConvChoice>().impl = impl;
 }
 
 }  // namespace dr

@@ -1,7 +1,8 @@
 // linear: torch.nn.functional.linear, y = x w^T + b, forward and backward.
 //   y (N, out) = x (N, in) @ w^T;  dx (N, in) += dy @ w;  dw (out, in) += dy^T @ x;
 //   db (out) += sum_n dy.
-// CPU: OpenBLAS; CUDA: cuBLAS (kernels/gemm.h); bias: kernels/bias.* with inner = 1.
+// CPU: f32 oneDNN sgemm (OpenBLAS when the context forces CpuConvImpl::kIm2col), f64
+// OpenBLAS; CUDA: cuBLAS (kernels/gemm.h); bias: kernels/bias.* with inner = 1.
 #include <type_traits>
 
 #include "kernels/bias.h"
@@ -46,6 +47,13 @@ void gemm(Context& ctx, bool cuda, bool ta, bool tb, int64_t M, int64_t N, int64
 #endif
     DR_FAIL("linear: CUDA path needs f32 and a CUDA build");
   }
+#if DR_DNNL
+  // f32 on the CPU: oneDNN's sgemm unless the context forces the OpenBLAS path (kIm2col).
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_conv_impl(ctx) != CpuConvImpl::kIm2col)
+      return kern::gemm_dnnl(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+  }
+#endif
   kern::gemm_cpu<T>(ta, tb, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc);
 }
 
