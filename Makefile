@@ -87,7 +87,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Keep tool and bench objects (make would delete them as intermediates and rebuild each time).
 .SECONDARY:
 
-.PHONY: all deps info test refs tools bench gpu-check demo clean help synth infer train finetune sweep FORCE
+.PHONY: all deps info test refs tools bench gpu-check demo clean help synth real-data infer train finetune sweep FORCE
 all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 help:
@@ -98,6 +98,7 @@ help:
 	@echo "make bench      run the benchmarks (ratios against torch measured in the same run)"
 	@echo "make demo       the main job end to end on the built-in synthetic data"
 	@echo "make synth      synthetic house numbers: SYNTH_OUT/train(.json) + valid(.json) (docs/DATA.md)"
+	@echo "make real-data  the real SVHN splits of ../shared/data linked into build/real/ (docs/DATA.md)"
 	@echo "make infer      WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [THRESH=0.5] [INFER_ARGS=...]: pred.json + pred.csv (docs/INFER.md)"
 	@echo "make train      [RECIPE=configs/digit_cpu.json] [OUT=dir] [TRAIN_JSON=.. VALID_JSON=..] [RESUME=1] [TRAIN_ARGS=...] (docs/TRAIN.md)"
 	@echo "make finetune   WEIGHTS=w.bin [RECIPE=configs/seed000_finetune.json] [OUT=dir] ...: train starting from a weight file"
@@ -160,9 +161,9 @@ $(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-# The shared modules the dumps import; tools/tv_train.py (a whole trainer) only feeds its own
-# dump, so editing it does not regenerate every reference.
-REF_PY_DEPS := $(filter-out tools/tv_train.py,$(wildcard tools/*.py))
+# The shared modules the dumps import (editing another tool, e.g. tools/tv_train.py, which
+# feeds only its own dump, does not regenerate every reference).
+REF_PY_DEPS := tools/flatfile.py tools/tv_models.py tools/convert_weights.py tools/train_margins.py
 $(BUILD)/ref/tv_train.bin: tools/tv_train.py
 $(BUILD)/ref/%.bin: tools/ref/%.py $(REF_PY_DEPS)
 	@mkdir -p $(dir $@)
@@ -198,6 +199,19 @@ SYNTH_SEED ?= 0
 synth: $(BUILD)/bin/synth
 	$(BUILD)/bin/synth --out $(SYNTH_OUT) --split-name train --count $(SYNTH_COUNT) --seed $(SYNTH_SEED)
 	$(BUILD)/bin/synth --out $(SYNTH_OUT) --split-name valid --count $$(( $(SYNTH_COUNT) / 10 )) --seed $$(( $(SYNTH_SEED) + 1 ))
+
+# The real SVHN data beside the project (../shared/data, read its READMEs), linked, never
+# copied (its licence): $(REAL_OUT)/train(.json) = svhn-real/train + svhn-more (3,888 images),
+# $(REAL_OUT)/valid(.json) = svhn-real/valid (200). Then e.g.
+#   make train RECIPE=configs/real_digit.json TRAIN_JSON=build/real/train.json VALID_JSON=build/real/valid.json
+SHARED_DATA ?= ../shared/data
+REAL_OUT ?= $(BUILD)/real
+real-data:
+	@test -f $(SHARED_DATA)/svhn-real/train.json -a -f $(SHARED_DATA)/svhn-more/labels.json || { \
+	  echo "real-data: $(SHARED_DATA)/svhn-real and svhn-more not found (SHARED_DATA=dir)"; exit 1; }
+	python3 tools/merge_coco.py $(REAL_OUT)/train.json $(SHARED_DATA)/svhn-real/train.json \
+	  $(SHARED_DATA)/svhn-more/labels.json=$(SHARED_DATA)/svhn-more/images
+	python3 tools/merge_coco.py $(REAL_OUT)/valid.json $(SHARED_DATA)/svhn-real/valid.json
 
 # Inference on a folder of images (tools/infer.cpp, docs/INFER.md).
 infer: $(BUILD)/bin/infer
