@@ -103,13 +103,13 @@ std::vector<double> staged_forward(Context& ctx, FasterRCNN& m, const std::vecto
   return stages;
 }
 
-ModelConfig bench_config(const std::string& arch, int post_nms) {
+ModelConfig bench_config(const std::string& arch, int post_nms, int min_size, int max_size) {
   ModelConfig c;
   c.arch = arch;
   c.backbone = "resnet50";
   c.num_classes = 11;
-  c.min_size = 256;
-  c.max_size = 512;
+  c.min_size = min_size;
+  c.max_size = max_size;
   c.rpn_post_nms_top_n_test = post_nms;
   return c;
 }
@@ -132,13 +132,17 @@ std::string join(const std::vector<std::string>& v) {
 
 int main(int argc, char** argv) {
   bool quick = false;
-  int reps = 3, post_nms = 100;
+  int reps = 3, post_nms = 100, min_size = 256, max_size = 512;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--post-nms") && i + 1 < argc) post_nms = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--size") && i + 1 < argc &&
+             std::sscanf(argv[i + 1], "%d/%d", &min_size, &max_size) == 2 && min_size > 0 &&
+             max_size >= min_size) ++i;
     else {
-      std::fprintf(stderr, "usage: %s [--quick] [--reps N] [--post-nms N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--reps N] [--post-nms N] [--size MIN/MAX "
+                   "(default 256/512; torchvision's default is 800/1333)]\n", argv[0]);
       return 2;
     }
   }
@@ -155,11 +159,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> size_strs;
   for (auto& s : sizes) size_strs.push_back(std::to_string(s.first) + "x" + std::to_string(s.second));
   for (auto& v : variants)
-    std::ofstream(dir / ("config_" + v + ".json")) << bench_config(v, post_nms).to_json().dump();
-  std::printf("Faster R-CNN eval forward, R50-FPN, 11 classes, min/max size 256/512, "
+    std::ofstream(dir / ("config_" + v + ".json"))
+        << bench_config(v, post_nms, min_size, max_size).to_json().dump();
+  std::printf("Faster R-CNN eval forward, R50-FPN, 11 classes, min/max size %d/%d, "
               "post-NMS proposals %d; %zu image(s) %s; best/median of %d after a warm-up, "
               "ours and torch alternating; %d OpenMP threads (torch.set_num_threads(%d))\n",
-              post_nms, sizes.size(), join(size_strs).c_str(), reps, threads, threads);
+              min_size, max_size, post_nms, sizes.size(), join(size_strs).c_str(), reps, threads, threads);
   std::fflush(stdout);
 
   const fs::path exe_dir = fs::absolute(fs::path(argv[0])).parent_path();
@@ -187,7 +192,8 @@ int main(int argc, char** argv) {
   std::printf("%-4s %-6s %11s %11s %12s %12s %10s\n", "arch", "device", "best ms/img", "median",
               "torch best", "torch median", "ours/torch");
   for (const std::string& v : variants) {
-    auto model = make_model(cpu, bench_config(v, post_nms), (dir / ("weights_" + v + ".bin")).string());
+    auto model = make_model(cpu, bench_config(v, post_nms, min_size, max_size),
+                            (dir / ("weights_" + v + ".bin")).string());
     Runs ours, theirs;
     std::vector<double> stages;
     int64_t dets = 0;
@@ -230,7 +236,8 @@ int main(int argc, char** argv) {
       TorchPeer tcuda(script, {dir.string(), std::to_string(threads), join(variants),
                                join(size_strs), "cuda", mode});
       for (const std::string& v : variants) {
-        auto model = make_model(gpu, bench_config(v, post_nms), (dir / ("weights_" + v + ".bin")).string());
+        auto model = make_model(gpu, bench_config(v, post_nms, min_size, max_size),
+                            (dir / ("weights_" + v + ".bin")).string());
         Runs ours, theirs;
         std::vector<double> stages;
         int64_t dets = 0;

@@ -37,13 +37,13 @@ double now_ms() {
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
 
-ModelConfig bench_config(const std::string& arch) {
+ModelConfig bench_config(const std::string& arch, int min_size, int max_size) {
   ModelConfig c;
   c.arch = arch;
   c.backbone = "resnet50";
   c.num_classes = 11;
-  c.min_size = 256;
-  c.max_size = 512;
+  c.min_size = min_size;
+  c.max_size = max_size;
   c.rpn_post_nms_top_n_train = 600;
   c.box_batch_size_per_image = 128;
   return c;
@@ -125,7 +125,9 @@ void run_side_by_side(Context& ctx, const char* device, const std::vector<std::s
                       const Batch& batch, const fs::path& dir, TorchPeer& torch, int reps,
                       const std::string& note) {
   for (const std::string& v : variants) {
-    FasterRCNN model(ctx, bench_config(v));
+    // The config the torch side was given (written in main).
+    std::ifstream cf(dir / ("config_" + v + ".json"));
+    FasterRCNN model(ctx, ModelConfig::from_json(nlohmann::json::parse(cf)));
     const fs::path w = dir / ("weights_" + v + ".bin");
     if (fs::exists(w)) load_weights(ctx, model, w.string());
     model.train(true);
@@ -152,12 +154,16 @@ void run_side_by_side(Context& ctx, const char* device, const std::vector<std::s
 
 int main(int argc, char** argv) {
   bool quick = false;
-  int reps = 3;
+  int reps = 3, min_size = 256, max_size = 512;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--size") && i + 1 < argc &&
+             std::sscanf(argv[i + 1], "%d/%d", &min_size, &max_size) == 2 && min_size > 0 &&
+             max_size >= min_size) ++i;
     else {
-      std::fprintf(stderr, "usage: %s [--quick] [--reps N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--reps N] [--size MIN/MAX (default 256/512; "
+                   "torchvision's default is 800/1333)]\n", argv[0]);
       return 2;
     }
   }
@@ -172,11 +178,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> size_strs;
   for (auto& s : sizes) size_strs.push_back(std::to_string(s.first) + "x" + std::to_string(s.second));
   for (auto& v : variants)
-    std::ofstream(dir / ("config_" + v + ".json")) << bench_config(v).to_json().dump();
+    std::ofstream(dir / ("config_" + v + ".json"))
+        << bench_config(v, min_size, max_size).to_json().dump();
   std::printf("Faster R-CNN training step (forward + backward), R50-FPN, 11 classes, min/max "
-              "256/512, 128 RoIs and 600 proposals an image; batch %s; best/median of %d after "
+              "%d/%d, 128 RoIs and 600 proposals an image; batch %s; best/median of %d after "
               "a warm-up, ours and torch alternating; %d threads; ms per step\n",
-              join(size_strs).c_str(), reps, threads);
+              min_size, max_size, join(size_strs).c_str(), reps, threads);
   std::fflush(stdout);
   const fs::path exe_dir = fs::absolute(fs::path(argv[0])).parent_path();
   std::string script = (exe_dir / "../../bench/train_step_torch.py").lexically_normal().string();
