@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
                                join(size_strs), "cuda", mode});
       for (const std::string& v : variants) {
         auto model = make_model(gpu, bench_config(v, post_nms, min_size, max_size),
-                            (dir / ("weights_" + v + ".bin")).string());
+                                (dir / ("weights_" + v + ".bin")).string());
         Runs ours, theirs;
         std::vector<double> stages;
         int64_t dets = 0;

@@ -11,7 +11,7 @@ NTRAIN=${DEMO_TRAIN_COUNT:-1600}
 NVALID=${DEMO_VALID_COUNT:-100}
 RECIPE=${DEMO_RECIPE:-configs/digit_cpu.json}
 # One pass over the training images fits the time budget (the cosine schedule spans it).
-EXTRA=${DEMO_TRAIN_ARGS:---epochs 1}
+EXTRA=${DEMO_TRAIN_ARGS:---epochs 4}
 THRESH=${DEMO_THRESH:-0.5}
 
 step() { printf '\n== %s\n' "$*"; }
