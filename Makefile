@@ -164,7 +164,7 @@ $(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
 # The shared modules the dumps import (editing another tool, e.g. tools/tv_train.py, which
 # feeds only its own dump, does not regenerate every reference).
 REF_PY_DEPS := tools/flatfile.py tools/tv_models.py tools/convert_weights.py tools/train_margins.py
-$(BUILD)/ref/tv_train.bin: tools/tv_train.py
+$(BUILD)/ref/tv_train.bin: tools/tv_train.py $(wildcard tools/tvtrain/*.py)
 $(BUILD)/ref/%.bin: tools/ref/%.py $(REF_PY_DEPS)
 	@mkdir -p $(dir $@)
 	$(REF_PYTHON) $< $@

@@ -5,7 +5,7 @@ Python tool computes them. tests/test_tv_train.cpp checks that the C++ gives the
 so a torchvision run sees the same batches and learning rates as ours.
 
 Names:
-  order.<k>   (n,) i64: tv_train.epoch_order(n, seed, epoch) of meta.orders[k]
+  order.<k>   (n,) i64: tvtrain.data.epoch_order(n, seed, epoch) of meta.orders[k]
   lr.<k>      (total + 1,) f64: the lr at steps 0..total of meta.schedules[k] (recipe keys,
               plus steps_per_epoch and base_lr)
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import flatfile  # noqa: E402
-import tv_train  # noqa: E402
+from tvtrain import data, optim, recipe  # noqa: E402  (tools/tv_train.py's parts)
 
 ORDERS = [(16, 0, 0), (16, 0, 1), (1000, 7, 3), (5, 2**64 - 1, 12), (1, 3, 0), (33, 123, 40)]
 SCHEDULES = [
@@ -41,15 +41,15 @@ SCHEDULES = [
 def main():
     out, meta = [], {"orders": [], "schedules": []}
     for k, (n, seed, epoch) in enumerate(ORDERS):
-        out.append((f"order.{k}", np.array(tv_train.epoch_order(n, seed, epoch), np.int64)))
+        out.append((f"order.{k}", np.array(data.epoch_order(n, seed, epoch), np.int64)))
         meta["orders"].append({"n": n, "seed": seed, "epoch": epoch})
     for k, case in enumerate(SCHEDULES):
-        s = dict(tv_train.RECIPE_DEFAULTS)
+        s = dict(recipe.RECIPE_DEFAULTS)
         s.update({key: v for key, v in case.items() if key in s})
         spe = case["steps_per_epoch"]
-        sched = tv_train.schedule_in_steps(s, spe)
+        sched = optim.schedule_in_steps(s, spe)
         total = spe * s["epochs"]
-        lrs = [tv_train.scheduled_lr(sched, case["base_lr"], i, total) for i in range(total + 1)]
+        lrs = [optim.scheduled_lr(sched, case["base_lr"], i, total) for i in range(total + 1)]
         out.append((f"lr.{k}", np.array(lrs, np.float64)))
         meta["schedules"].append(case)
     flatfile.write(sys.argv[1], out, meta=meta)
