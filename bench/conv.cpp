@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/torch_peer.h"
 #include "kernels/conv2d.h"
 #include "nn/functional.h"
 
@@ -99,7 +100,8 @@ Times time_ours(CpuConvImpl impl, const Tensor& x, const Tensor& w, const Tensor
 // torch's CPU times per shape, or empty with the reason printed.
 std::vector<Times> torch_times(const std::vector<Shape4>& shapes, int threads, int reps) {
   std::ostringstream cmd;
-  cmd << "/usr/bin/python3 -c '"
+  const std::string python = bench::torch_python();
+  cmd << python << " -c '"
          "import sys, time\n"
          "try:\n"
          "    import torch, torch.nn.functional as F\n"
@@ -134,7 +136,7 @@ std::vector<Times> torch_times(const std::vector<Shape4>& shapes, int threads, i
   std::vector<Times> out;
   FILE* p = popen(cmd.str().c_str(), "r");
   if (!p) {
-    std::printf("torch comparison skipped: cannot run /usr/bin/python3\n");
+    std::printf("torch comparison skipped: cannot run %s\n", python.c_str());
     return out;
   }
   char line[512];

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 
+#include "bench/torch_peer.h"
 #include "detector/nms.h"
 #include "detector/roi_align.h"
 #include "nn/context.h"
@@ -80,9 +81,7 @@ print(f"torch cpu  roi_align fwd 512x256: {t(lambda: pool(feats, boxes, [(800, 8
 y = pool(feats, boxes, [(800, 800)]); dy = torch.rand_like(y)
 print(f"torch cpu  roi_align bwd 512x256: {t(lambda: torch.autograd.grad(y, list(feats.values()), dy, retain_graph=True)):.3f} ms")
 )PY";
-  // DR_PYTHON: the interpreter with torch (a lent GPU machine has it outside /usr/bin).
-  const char* env = std::getenv("DR_PYTHON");
-  const std::string python = env && *env ? env : "/usr/bin/python3";
+  const std::string python = bench::torch_python();
   std::string cmd = python + " - <<'EOF'\n" + script + "\nEOF\n";
   if (std::system(cmd.c_str()) != 0) std::printf("torch reference skipped (python3/torch missing)\n");
 }

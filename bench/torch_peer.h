@@ -19,6 +19,13 @@ namespace dr::bench {
 
 constexpr int kStages = 4;
 
+// The interpreter with torch: $DR_PYTHON (a lent GPU machine has CUDA torch outside
+// /usr/bin) or Debian's /usr/bin/python3. Every benchmark's torch side runs through it.
+inline std::string torch_python() {
+  const char* env = std::getenv("DR_PYTHON");
+  return env && *env ? env : "/usr/bin/python3";
+}
+
 class TorchPeer {
  public:
   TorchPeer(const std::string& script, const std::vector<std::string>& args) {
@@ -34,9 +41,7 @@ class TorchPeer {
       dup2(from_child[1], 1);
       close(to_child[1]);
       close(from_child[0]);
-      // DR_PYTHON: the interpreter with torch (a lent GPU machine has CUDA torch elsewhere).
-      const char* env = std::getenv("DR_PYTHON");
-      const std::string python = env && *env ? env : "/usr/bin/python3";
+      const std::string python = torch_python();
       std::vector<char*> argv = {const_cast<char*>(python.c_str()), const_cast<char*>(script.c_str())};
       for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);

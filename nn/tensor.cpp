@@ -88,10 +88,10 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, size_t byte_offset, Shape shape
 
 // A training step allocates and frees the same activation-sized buffers (hundreds of KB
 // to tens of MB) every iteration. glibc serves those with mmap and returns them with
-// munmap (or trims the heap top), so every step page-faults its memory in again: ~9% of
-// a digit-sized CPU step went to the kernel (perf: exc_page_fault, clear_page). Keeping
-// freed blocks in the heap makes the steady state fault-free, like the CUDA caching
-// allocator. Tuned once, before the first tensor; a process-wide malloc setting.
+// munmap (or trims the heap top), so every step page-faults its memory in again (perf:
+// exc_page_fault, clear_page). Keeping freed blocks in the heap, like the CUDA caching
+// allocator, took a digit_cpu training run's system time from 9% to 4.4% of its CPU time.
+// Tuned once, before the first tensor; a process-wide malloc setting.
 static void keep_freed_host_memory() {
   static std::once_flag once;
   std::call_once(once, [] {
