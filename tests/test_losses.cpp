@@ -49,7 +49,7 @@ Tensor leaf(const Tensor& t) {
   return x;
 }
 
-std::vector<int64_t> to_i64(const Tensor& t) {
+[[maybe_unused]] std::vector<int64_t> to_i64(const Tensor& t) {  // used by the gpu: cases
   return std::vector<int64_t>(t.data<int64_t>(), t.data<int64_t>() + t.numel());
 }
 
