@@ -7,6 +7,7 @@
 
 #include "kernels/conv2d.h"
 #include "nn/functional.h"
+#include "tests/conv_helpers.h"
 #include "tests/testing.h"
 
 using namespace dr;
@@ -20,28 +21,12 @@ struct ConvCase {
   Conv2dArgs a;
 };
 
-Conv2dArgs args(int sh, int sw, int ph, int pw, int dh = 1, int dw = 1, int groups = 1) {
-  Conv2dArgs a;
-  a.stride_h = sh, a.stride_w = sw, a.pad_h = ph, a.pad_w = pw;
-  a.dilation_h = dh, a.dilation_w = dw, a.groups = groups;
-  return a;
-}
-
-kern::ConvGeom geom(const Shape& x, const Shape& w, const Conv2dArgs& a) {
-  kern::ConvGeom g;
-  g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3], g.O = w[0], g.KH = w[2], g.KW = w[3];
-  g.sh = a.stride_h, g.sw = a.stride_w, g.ph = a.pad_h, g.pw = a.pad_w;
-  g.dh = a.dilation_h, g.dw = a.dilation_w, g.groups = a.groups;
-  g.OH = kern::conv_out_size(g.H, g.KH, g.sh, g.ph, g.dh);
-  g.OW = kern::conv_out_size(g.W, g.KW, g.sw, g.pw, g.dw);
-  return g;
-}
 
 // Direct-loop convolution in double (the textbook definition), with its backward for an
 // upstream gradient dy: returns y, dx, dw, db as f64 host tensors.
 std::vector<Tensor> naive_conv(const Tensor& x, const Tensor& w, const Tensor& b,
                                const Conv2dArgs& a, const Tensor& dy) {
-  kern::ConvGeom g = geom(x.shape(), w.shape(), a);
+  kern::ConvGeom g = test::conv_geom(x.shape(), w.shape(), a);
   Tensor y = Tensor::host_zeros({g.N, g.O, g.OH, g.OW}, DType::F64);
   Tensor dx = Tensor::host_zeros(x.shape(), DType::F64),
          dw = Tensor::host_zeros(w.shape(), DType::F64);
@@ -94,11 +79,11 @@ TEST_CASE("conv2d: im2col loops match the per-element HD math; col2im is its adj
     Shape x, w;
     Conv2dArgs a;
   };
-  for (const G& c : {G{{1, 2, 5, 7}, {1, 2, 3, 3}, args(1, 1, 1, 1)},
-                     G{{1, 3, 9, 6}, {1, 3, 3, 2}, args(2, 3, 2, 0, 1, 2)},
-                     G{{1, 1, 4, 4}, {1, 1, 5, 5}, args(1, 1, 3, 3, 2, 2)},
-                     G{{1, 2, 6, 5}, {1, 2, 1, 1}, args(2, 2, 0, 0)}}) {
-    kern::ConvGeom g = geom(c.x, c.w, c.a);
+  for (const G& c : {G{{1, 2, 5, 7}, {1, 2, 3, 3}, test::conv_args(1, 1, 1, 1)},
+                     G{{1, 3, 9, 6}, {1, 3, 3, 2}, test::conv_args(2, 3, 2, 0, 1, 2)},
+                     G{{1, 1, 4, 4}, {1, 1, 5, 5}, test::conv_args(1, 1, 3, 3, 2, 2)},
+                     G{{1, 2, 6, 5}, {1, 2, 1, 1}, test::conv_args(2, 2, 0, 0)}}) {
+    kern::ConvGeom g = test::conv_geom(c.x, c.w, c.a);
     const int64_t ld = g.P() + 3;  // a row stride wider than one image, as when packed
     Tensor x = test::random_tensor(ctx, {g.C, g.H, g.W}, -1, 1, DType::F64);
     Tensor col = Tensor::host_zeros({g.Kc(), ld}, DType::F64);
@@ -124,17 +109,17 @@ TEST_CASE("conv2d: im2col loops match the per-element HD math; col2im is its adj
 
 TEST_CASE("gradcheck: conv2d") {
   std::vector<ConvCase> cases = {
-      {"stride 2, pad 1, groups 2", {2, 4, 5, 7}, {6, 2, 3, 3}, true, args(2, 2, 1, 1, 1, 1, 2)},
-      {"dilation 2, pad 2", {1, 3, 7, 6}, {2, 3, 3, 3}, true, args(1, 1, 2, 2, 2, 2)},
-      {"depthwise", {2, 3, 6, 5}, {3, 1, 3, 3}, true, args(1, 1, 1, 1, 1, 1, 3)},
-      {"1x1 no bias", {2, 4, 5, 7}, {3, 4, 1, 1}, false, args(1, 1, 0, 0)},
+      {"stride 2, pad 1, groups 2", {2, 4, 5, 7}, {6, 2, 3, 3}, true, test::conv_args(2, 2, 1, 1, 1, 1, 2)},
+      {"dilation 2, pad 2", {1, 3, 7, 6}, {2, 3, 3, 3}, true, test::conv_args(1, 1, 2, 2, 2, 2)},
+      {"depthwise", {2, 3, 6, 5}, {3, 1, 3, 3}, true, test::conv_args(1, 1, 1, 1, 1, 1, 3)},
+      {"1x1 no bias", {2, 4, 5, 7}, {3, 4, 1, 1}, false, test::conv_args(1, 1, 0, 0)},
       {"1x1 one image (x is the column matrix)",
        {1, 4, 5, 7},
        {3, 4, 1, 1},
        true,
-       args(1, 1, 0, 0)},
-      {"asymmetric 2x3 kernel", {2, 2, 7, 5}, {3, 2, 2, 3}, false, args(2, 1, 0, 2, 2, 1)},
-      {"stem-like 5x5 stride 2", {1, 3, 9, 8}, {2, 3, 5, 5}, true, args(2, 2, 2, 2)},
+       test::conv_args(1, 1, 0, 0)},
+      {"asymmetric 2x3 kernel", {2, 2, 7, 5}, {3, 2, 2, 3}, false, test::conv_args(2, 1, 0, 2, 2, 1)},
+      {"stem-like 5x5 stride 2", {1, 3, 9, 8}, {2, 3, 5, 5}, true, test::conv_args(2, 2, 2, 2)},
   };
   for (const ConvCase& c : cases) {
     Context ctx(Device::cpu(), 5);
@@ -156,25 +141,25 @@ TEST_CASE("conv2d: f64 CPU matches a naive direct convolution on every GEMM plan
   // direct 1x1), a packed chunk followed by a smaller last chunk, grouped and strided,
   // and forward column matrices built in several bands of output rows (Kc*OW*OH > 1M).
   std::vector<ConvCase> cases = {
-      {"packed 7x7 RoI-like", {5, 6, 7, 7}, {4, 6, 3, 3}, true, args(1, 1, 1, 1)},
-      {"large image 3x3", {2, 2, 66, 64}, {3, 2, 3, 3}, true, args(1, 1, 1, 1)},
-      {"large image 1x1 direct", {2, 3, 64, 70}, {4, 3, 1, 1}, true, args(1, 1, 0, 0)},
-      {"chunks of 2 then 1", {3, 2, 48, 48}, {3, 2, 3, 3}, false, args(1, 1, 1, 1)},
+      {"packed 7x7 RoI-like", {5, 6, 7, 7}, {4, 6, 3, 3}, true, test::conv_args(1, 1, 1, 1)},
+      {"large image 3x3", {2, 2, 66, 64}, {3, 2, 3, 3}, true, test::conv_args(1, 1, 1, 1)},
+      {"large image 1x1 direct", {2, 3, 64, 70}, {4, 3, 1, 1}, true, test::conv_args(1, 1, 0, 0)},
+      {"chunks of 2 then 1", {3, 2, 48, 48}, {3, 2, 3, 3}, false, test::conv_args(1, 1, 1, 1)},
       {"groups 3 stride 2 dilation 2",
        {3, 6, 13, 11},
        {9, 2, 3, 3},
        true,
-       args(2, 2, 2, 1, 2, 1, 3)},
-      {"1x1 stride 2 (downsample)", {2, 4, 9, 9}, {5, 4, 1, 1}, false, args(2, 2, 0, 0)},
-      {"forward in bands of 36 rows", {1, 32, 120, 100}, {2, 32, 3, 3}, true, args(1, 1, 1, 1)},
-      {"stride 2 in bands of 26 rows", {1, 128, 90, 70}, {2, 128, 3, 3}, false, args(2, 2, 1, 1)},
+       test::conv_args(2, 2, 2, 1, 2, 1, 3)},
+      {"1x1 stride 2 (downsample)", {2, 4, 9, 9}, {5, 4, 1, 1}, false, test::conv_args(2, 2, 0, 0)},
+      {"forward in bands of 36 rows", {1, 32, 120, 100}, {2, 32, 3, 3}, true, test::conv_args(1, 1, 1, 1)},
+      {"stride 2 in bands of 26 rows", {1, 128, 90, 70}, {2, 128, 3, 3}, false, test::conv_args(2, 2, 1, 1)},
   };
   for (const ConvCase& c : cases) {
     Context ctx(Device::cpu(), 9);
     Tensor x = test::random_tensor(ctx, c.x, -1, 1, DType::F64);
     Tensor w = test::random_tensor(ctx, c.w, -1, 1, DType::F64);
     Tensor b = c.bias ? test::random_tensor(ctx, {c.w[0]}, -1, 1, DType::F64) : Tensor();
-    kern::ConvGeom g = geom(c.x, c.w, c.a);
+    kern::ConvGeom g = test::conv_geom(c.x, c.w, c.a);
     Tensor dy = test::random_tensor(ctx, {g.N, g.O, g.OH, g.OW}, -1, 1, DType::F64);
     auto want = naive_conv(x, w, b, c.a, dy);
     auto got = run_conv(ctx, x, w, b, c.a, dy);
@@ -192,7 +177,7 @@ TEST_CASE("parity: conv2d forward and gradients match torch (f32)") {
     std::string p = name;
     const int64_t* av = ref.get(p + ".args").data<int64_t>();
     Conv2dArgs a =
-        args(int(av[0]), int(av[1]), int(av[2]), int(av[3]), int(av[4]), int(av[5]), int(av[6]));
+        test::conv_args(int(av[0]), int(av[1]), int(av[2]), int(av[3]), int(av[4]), int(av[5]), int(av[6]));
     Tensor x = ref.get(p + ".x"), w = ref.get(p + ".w");
     Tensor b = ref.contains(p + ".b") ? ref.get(p + ".b") : Tensor();
     auto got = run_conv(ctx, x, w, b, a, ref.get(p + ".dy"));
@@ -219,12 +204,12 @@ TEST_CASE("conv2d: empty batch, and gradients only for inputs that require them"
   Context ctx(Device::cpu(), 3);
   Tensor x = test::random_tensor(ctx, {0, 3, 5, 5}), w = test::random_tensor(ctx, {4, 3, 3, 3});
   Tensor b = test::random_tensor(ctx, {4});
-  CHECK(conv2d(ctx, x, w, b, args(2, 2, 1, 1)).shape() == Shape{0, 4, 3, 3});
+  CHECK(conv2d(ctx, x, w, b, test::conv_args(2, 2, 1, 1)).shape() == Shape{0, 4, 3, 3});
   // Frozen input: only the weight gets a gradient.
   Tensor x2 = test::random_tensor(ctx, {2, 3, 5, 5});
   w.set_requires_grad(true);
   GradModeGuard guard(ctx, true);
-  Tensor y = conv2d(ctx, x2, w, Tensor(), args(1, 1, 1, 1));
+  Tensor y = conv2d(ctx, x2, w, Tensor(), test::conv_args(1, 1, 1, 1));
   ctx.backward(y, test::random_tensor(ctx, y.shape()));
   CHECK(w.has_grad());
   CHECK(!x2.has_grad());
@@ -234,46 +219,46 @@ TEST_CASE("conv2d: empty batch, and gradients only for inputs that require them"
 TEST_CASE("conv2d: shape errors name the op and the shapes") {
   Context ctx;
   Tensor x = Tensor::host_zeros({1, 4, 8, 8}), w = Tensor::host_zeros({6, 2, 3, 3});
-  CHECK_THROWS_WITH_AS(conv2d(ctx, x, w, Tensor(), args(1, 1, 1, 1)),
+  CHECK_THROWS_WITH_AS(conv2d(ctx, x, w, Tensor(), test::conv_args(1, 1, 1, 1)),
                        doctest::Contains("conv2d: input (1,4,8,8) has 4 channels but weight "
                                          "(6,2,3,3) with groups 1 expects 2"),
                        Error);
-  CHECK_THROWS_WITH_AS(conv2d(ctx, Tensor::host_zeros({4, 8, 8}), w, Tensor(), args(1, 1, 1, 1)),
+  CHECK_THROWS_WITH_AS(conv2d(ctx, Tensor::host_zeros({4, 8, 8}), w, Tensor(), test::conv_args(1, 1, 1, 1)),
                        doctest::Contains("conv2d: input must be 4-d but is (4,8,8)"), Error);
   CHECK_THROWS_WITH_AS(
-      conv2d(ctx, x, Tensor::host_zeros({5, 2, 3, 3}), Tensor(), args(1, 1, 1, 1, 1, 1, 2)),
+      conv2d(ctx, x, Tensor::host_zeros({5, 2, 3, 3}), Tensor(), test::conv_args(1, 1, 1, 1, 1, 1, 2)),
       doctest::Contains("not a positive multiple of groups 2"), Error);
   CHECK_THROWS_WITH_AS(
-      conv2d(ctx, Tensor::host_zeros({1, 2, 2, 2}), w, Tensor(), args(1, 1, 0, 0)),
+      conv2d(ctx, Tensor::host_zeros({1, 2, 2, 2}), w, Tensor(), test::conv_args(1, 1, 0, 0)),
       doctest::Contains("conv2d: output size 0x0 is not positive for input (1,2,2,2)"), Error);
-  CHECK_THROWS_WITH_AS(conv2d(ctx, x, w, Tensor::host_zeros({5}), args(1, 1, 1, 1, 1, 1, 2)),
+  CHECK_THROWS_WITH_AS(conv2d(ctx, x, w, Tensor::host_zeros({5}), test::conv_args(1, 1, 1, 1, 1, 1, 2)),
                        doctest::Contains("conv2d: bias f32(5)@cpu does not match weight"), Error);
   CHECK_THROWS_WITH_AS(
-      conv2d(ctx, x, Tensor::host_zeros({6, 4, 3, 3}, DType::F64), Tensor(), args(1, 1, 1, 1)),
+      conv2d(ctx, x, Tensor::host_zeros({6, 4, 3, 3}, DType::F64), Tensor(), test::conv_args(1, 1, 1, 1)),
       doctest::Contains("conv2d: weight f64(6,4,3,3)@cpu and input"), Error);
   if (cuda_available()) {
     Context gpu(Device::cuda(0));
     CHECK_THROWS_WITH_AS(conv2d(gpu, gpu.to(x, gpu.device()), Tensor::host_zeros({6, 4, 3, 3}),
-                                Tensor(), args(1, 1, 1, 1)),
+                                Tensor(), test::conv_args(1, 1, 1, 1)),
                          doctest::Contains("conv2d: tensors on different devices"), Error);
   }
 }
 
 TEST_CASE("gpu: conv2d forward and all gradients match the CPU") {
   std::vector<ConvCase> cases = {
-      {"3x3 pad 1", {2, 5, 9, 7}, {6, 5, 3, 3}, true, args(1, 1, 1, 1)},
-      {"stride 2 groups 2", {3, 4, 11, 10}, {6, 2, 3, 3}, true, args(2, 2, 1, 1, 1, 1, 2)},
-      {"depthwise dilation 2", {2, 6, 9, 13}, {6, 1, 3, 3}, false, args(1, 1, 2, 2, 2, 2, 6)},
-      {"1x1", {2, 16, 7, 5}, {8, 16, 1, 1}, true, args(1, 1, 0, 0)},
-      {"stem 7x7 stride 2", {1, 3, 33, 29}, {8, 3, 7, 7}, false, args(2, 2, 3, 3)},
-      {"resnext groups 8", {1, 32, 14, 14}, {32, 4, 3, 3}, false, args(1, 1, 1, 1, 1, 1, 8)},
-      {"empty batch", {0, 4, 6, 6}, {4, 4, 3, 3}, true, args(1, 1, 1, 1)},
+      {"3x3 pad 1", {2, 5, 9, 7}, {6, 5, 3, 3}, true, test::conv_args(1, 1, 1, 1)},
+      {"stride 2 groups 2", {3, 4, 11, 10}, {6, 2, 3, 3}, true, test::conv_args(2, 2, 1, 1, 1, 1, 2)},
+      {"depthwise dilation 2", {2, 6, 9, 13}, {6, 1, 3, 3}, false, test::conv_args(1, 1, 2, 2, 2, 2, 6)},
+      {"1x1", {2, 16, 7, 5}, {8, 16, 1, 1}, true, test::conv_args(1, 1, 0, 0)},
+      {"stem 7x7 stride 2", {1, 3, 33, 29}, {8, 3, 7, 7}, false, test::conv_args(2, 2, 3, 3)},
+      {"resnext groups 8", {1, 32, 14, 14}, {32, 4, 3, 3}, false, test::conv_args(1, 1, 1, 1, 1, 1, 8)},
+      {"empty batch", {0, 4, 6, 6}, {4, 4, 3, 3}, true, test::conv_args(1, 1, 1, 1)},
   };
   for (const ConvCase& c : cases) {
     Context cpu(Device::cpu(), 21), gpu(Device::cuda(0), 21);
     Tensor x = test::random_tensor(cpu, c.x), w = test::random_tensor(cpu, c.w, -0.5, 0.5);
     Tensor b = c.bias ? test::random_tensor(cpu, {c.w[0]}) : Tensor();
-    kern::ConvGeom g = geom(c.x, c.w, c.a);
+    kern::ConvGeom g = test::conv_geom(c.x, c.w, c.a);
     Tensor dy = test::random_tensor(cpu, {g.N, g.O, g.OH, g.OW});
     auto want = run_conv(cpu, x, w, b, c.a, dy);
     auto on_gpu = [&](const Tensor& t) { return t.defined() ? gpu.to(t, gpu.device()) : Tensor(); };

@@ -10,28 +10,13 @@
 
 #include "kernels/conv2d.h"
 #include "nn/functional.h"
+#include "tests/conv_helpers.h"
 #include "tests/testing.h"
 
 using namespace dr;
 
 namespace {
 
-Conv2dArgs args(int sh, int sw, int ph, int pw, int dh = 1, int dw = 1, int groups = 1) {
-  Conv2dArgs a;
-  a.stride_h = sh, a.stride_w = sw, a.pad_h = ph, a.pad_w = pw;
-  a.dilation_h = dh, a.dilation_w = dw, a.groups = groups;
-  return a;
-}
-
-kern::ConvGeom geom(const Shape& x, const Shape& w, const Conv2dArgs& a) {
-  kern::ConvGeom g;
-  g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3], g.O = w[0], g.KH = w[2], g.KW = w[3];
-  g.sh = a.stride_h, g.sw = a.stride_w, g.ph = a.pad_h, g.pw = a.pad_w;
-  g.dh = a.dilation_h, g.dw = a.dilation_w, g.groups = a.groups;
-  g.OH = kern::conv_out_size(g.H, g.KH, g.sh, g.ph, g.dh);
-  g.OW = kern::conv_out_size(g.W, g.KW, g.sw, g.pw, g.dw);
-  return g;
-}
 
 struct Case {
   std::string name;
@@ -44,22 +29,22 @@ struct Case {
 // implementation (blocked direct, Winograd, GEMM on plain layouts, grouped, first-layer).
 std::vector<Case> odd_cases() {
   return {
-      {"3x3 pad 1, odd channels", {2, 5, 11, 9}, {7, 5, 3, 3}, true, args(1, 1, 1, 1)},
+      {"3x3 pad 1, odd channels", {2, 5, 11, 9}, {7, 5, 3, 3}, true, test::conv_args(1, 1, 1, 1)},
       {"3x3 stride 2 (a stage's first block)", {2, 16, 13, 17}, {32, 16, 3, 3}, false,
-       args(2, 2, 1, 1)},
-      {"3x3 dilation 2", {1, 16, 15, 12}, {16, 16, 3, 3}, true, args(1, 1, 2, 2, 2, 2)},
+       test::conv_args(2, 2, 1, 1)},
+      {"3x3 dilation 2", {1, 16, 15, 12}, {16, 16, 3, 3}, true, test::conv_args(1, 1, 2, 2, 2, 2)},
       {"groups 8 of 4 channels (ResNeXt)", {2, 32, 10, 9}, {32, 4, 3, 3}, false,
-       args(1, 1, 1, 1, 1, 1, 8)},
-      {"groups 4, stride 2", {1, 16, 9, 9}, {24, 4, 3, 3}, true, args(2, 2, 1, 1, 1, 1, 4)},
-      {"1x1 on 37 RoIs (box head)", {37, 32, 7, 7}, {24, 32, 1, 1}, true, args(1, 1, 0, 0)},
-      {"3x3 on 33 RoIs (v2 box head)", {33, 16, 7, 7}, {16, 16, 3, 3}, false, args(1, 1, 1, 1)},
-      {"7x7 stride 2 stem", {2, 3, 33, 29}, {16, 3, 7, 7}, false, args(2, 2, 3, 3)},
-      {"1x1 stride 2 (downsample)", {2, 24, 11, 13}, {40, 24, 1, 1}, false, args(2, 2, 0, 0)},
+       test::conv_args(1, 1, 1, 1, 1, 1, 8)},
+      {"groups 4, stride 2", {1, 16, 9, 9}, {24, 4, 3, 3}, true, test::conv_args(2, 2, 1, 1, 1, 1, 4)},
+      {"1x1 on 37 RoIs (box head)", {37, 32, 7, 7}, {24, 32, 1, 1}, true, test::conv_args(1, 1, 0, 0)},
+      {"3x3 on 33 RoIs (v2 box head)", {33, 16, 7, 7}, {16, 16, 3, 3}, false, test::conv_args(1, 1, 1, 1)},
+      {"7x7 stride 2 stem", {2, 3, 33, 29}, {16, 3, 7, 7}, false, test::conv_args(2, 2, 3, 3)},
+      {"1x1 stride 2 (downsample)", {2, 24, 11, 13}, {40, 24, 1, 1}, false, test::conv_args(2, 2, 0, 0)},
       {"3x3 sized for Winograd (70 tiles, 32 channels)", {2, 32, 20, 28}, {32, 32, 3, 3}, true,
-       args(1, 1, 1, 1)},
-      {"1x1 with 3 outputs (RPN logits)", {2, 32, 9, 10}, {3, 32, 1, 1}, true, args(1, 1, 0, 0)},
+       test::conv_args(1, 1, 1, 1)},
+      {"1x1 with 3 outputs (RPN logits)", {2, 32, 9, 10}, {3, 32, 1, 1}, true, test::conv_args(1, 1, 0, 0)},
       {"2x3 kernel, stride (2,1), padding (0,2), dilation (1,2)", {2, 8, 10, 7}, {16, 8, 2, 3},
-       true, args(2, 1, 0, 2, 1, 2)},
+       true, test::conv_args(2, 1, 0, 2, 1, 2)},
   };
 }
 
@@ -131,7 +116,7 @@ TEST_CASE("conv2d: oneDNN and im2col + BLAS (f32) match the f64 truth on odd sha
   }
   std::vector<double> worst(impls.size(), 0);
   for (const Case& c : odd_cases()) {
-    const kern::ConvGeom g = geom(c.x, c.w, c.a);
+    const kern::ConvGeom g = test::conv_geom(c.x, c.w, c.a);
     Tensor x = test::random_tensor(host, c.x), w = test::random_tensor(host, c.w);
     Tensor b = c.bias ? test::random_tensor(host, {c.w[0]}) : Tensor();
     Tensor dy = test::random_tensor(host, {g.N, g.O, g.OH, g.OW});
@@ -157,8 +142,8 @@ TEST_CASE("conv2d: oneDNN and im2col + BLAS (f32) match the f64 truth on odd sha
 TEST_CASE("conv2d: the CPU path is the context's choice (set_cpu_conv_impl, DR_CONV)") {
   Context host(Device::cpu(), 7);
   const Shape xs{2, 16, 12, 10}, ws{16, 16, 3, 3};
-  const Conv2dArgs a = args(1, 1, 1, 1);
-  const kern::ConvGeom g = geom(xs, ws, a);
+  const Conv2dArgs a = test::conv_args(1, 1, 1, 1);
+  const kern::ConvGeom g = test::conv_geom(xs, ws, a);
   Tensor x = test::random_tensor(host, xs), w = test::random_tensor(host, ws);
   auto forward = [&](CpuConvImpl impl) {
     Context ctx(Device::cpu(), 1);
@@ -268,19 +253,19 @@ struct FusedCase {
 std::vector<FusedCase> fused_cases() {
   return {
       {"3x3, affine, residual, ReLU (post-ops)", {2, 16, 9, 11}, {16, 16, 3, 3}, false, true,
-       true, true, args(1, 1, 1, 1)},
+       true, true, test::conv_args(1, 1, 1, 1)},
       {"1x1, affine, residual, ReLU (epilogue loop)", {2, 24, 7, 9}, {32, 24, 1, 1}, false,
-       true, true, true, args(1, 1, 0, 0)},
+       true, true, true, test::conv_args(1, 1, 0, 0)},
       {"1x1 stride 2, affine only (downsample)", {2, 8, 9, 9}, {16, 8, 1, 1}, false, true,
-       false, false, args(2, 2, 0, 0)},
+       false, false, test::conv_args(2, 2, 0, 0)},
       {"3x3 stride 2, bias, affine, ReLU", {1, 8, 11, 10}, {16, 8, 3, 3}, true, true, false,
-       true, args(2, 2, 1, 1)},
+       true, test::conv_args(2, 2, 1, 1)},
       {"3x3 Winograd-sized, affine, residual, ReLU", {2, 32, 20, 28}, {32, 32, 3, 3}, false,
-       true, true, true, args(1, 1, 1, 1)},
+       true, true, true, test::conv_args(1, 1, 1, 1)},
       {"7x7 stem, affine, ReLU", {1, 3, 21, 19}, {16, 3, 7, 7}, false, true, false, true,
-       args(2, 2, 3, 3)},
+       test::conv_args(2, 2, 3, 3)},
       {"3x3 groups 4, ReLU, no affine (RPN-head-like)", {2, 16, 8, 8}, {16, 4, 3, 3}, true,
-       false, false, true, args(1, 1, 1, 1, 1, 1, 4)},
+       false, false, true, test::conv_args(1, 1, 1, 1, 1, 1, 4)},
   };
 }
 
@@ -289,7 +274,7 @@ struct FusedInputs {
 };
 
 FusedInputs fused_inputs(Context& ctx, const FusedCase& c) {
-  const kern::ConvGeom g = geom(c.x, c.w, c.a);
+  const kern::ConvGeom g = test::conv_geom(c.x, c.w, c.a);
   FusedInputs in;
   in.x = test::random_tensor(ctx, c.x);
   in.w = test::random_tensor(ctx, c.w, -0.5, 0.5);
@@ -330,13 +315,13 @@ TEST_CASE("gradcheck: conv2d_fused (folded affine, residual)") {
   // gradient is checked against relu's in the next test.
   std::vector<FusedCase> cases = {
       {"3x3, affine, residual", {1, 3, 5, 6}, {4, 3, 3, 3}, false, true, true, false,
-       args(1, 1, 1, 1)},
+       test::conv_args(1, 1, 1, 1)},
       {"1x1 stride 2, affine", {2, 3, 5, 5}, {4, 3, 1, 1}, false, true, false, false,
-       args(2, 2, 0, 0)},
+       test::conv_args(2, 2, 0, 0)},
       {"3x3 stride 2, bias, affine, residual", {1, 2, 7, 6}, {4, 2, 3, 3}, true, true, true,
-       false, args(2, 2, 1, 1)},
+       false, test::conv_args(2, 2, 1, 1)},
       {"groups 2, bias, residual, no affine", {1, 4, 5, 5}, {4, 2, 3, 3}, true, false, true,
-       false, args(1, 1, 1, 1, 1, 1, 2)},
+       false, test::conv_args(1, 1, 1, 1, 1, 1, 2)},
   };
   for (const FusedCase& c : cases) {
     Context ctx(Device::cpu(), 17);
@@ -405,16 +390,16 @@ TEST_CASE("conv2d_fused: argument errors name the op") {
   Tensor x = Tensor::host_zeros({1, 4, 6, 6}), w = Tensor::host_zeros({8, 4, 3, 3});
   ConvEpilogue e;
   e.scale = Tensor::host_zeros({8});
-  CHECK_THROWS_WITH_AS(conv2d_fused(ctx, x, w, Tensor(), args(1, 1, 1, 1), e),
+  CHECK_THROWS_WITH_AS(conv2d_fused(ctx, x, w, Tensor(), test::conv_args(1, 1, 1, 1), e),
                        doctest::Contains("conv2d_fused: scale and shift must be given together"),
                        Error);
   e.shift = Tensor::host_zeros({7});
-  CHECK_THROWS_WITH_AS(conv2d_fused(ctx, x, w, Tensor(), args(1, 1, 1, 1), e),
+  CHECK_THROWS_WITH_AS(conv2d_fused(ctx, x, w, Tensor(), test::conv_args(1, 1, 1, 1), e),
                        doctest::Contains("conv2d_fused: scale/shift f32(7)@cpu do not match"),
                        Error);
   ConvEpilogue r;
   r.residual = Tensor::host_zeros({1, 8, 5, 6});
-  CHECK_THROWS_WITH_AS(conv2d_fused(ctx, x, w, Tensor(), args(1, 1, 1, 1), r),
+  CHECK_THROWS_WITH_AS(conv2d_fused(ctx, x, w, Tensor(), test::conv_args(1, 1, 1, 1), r),
                        doctest::Contains("conv2d_fused: residual f32(1,8,5,6)@cpu does not match "
                                          "the output (1,8,6,6)"),
                        Error);
@@ -457,7 +442,7 @@ TEST_CASE("conv2d_fused: the residual may be the conv's own input (identity shor
   // x feeds both the conv and the add, so its gradient has both terms; on the oneDNN path
   // the residual's gradient then goes through a separate buffer (it cannot be x's).
   Context host(Device::cpu(), 41);
-  const Conv2dArgs a = args(1, 1, 1, 1);
+  const Conv2dArgs a = test::conv_args(1, 1, 1, 1);
   Tensor x = test::random_tensor(host, {2, 16, 9, 11});
   Tensor w = test::random_tensor(host, {16, 16, 3, 3}, -0.5, 0.5);
   Tensor scale = test::random_tensor(host, {16}, 0.5, 1.5), shift = test::random_tensor(host, {16});
