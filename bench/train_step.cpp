@@ -3,7 +3,9 @@
 // measured alternating in the same run (bench/train_step_torch.py as a coprocess, see
 // bench/torch_peer.h), on the CPU and, when a device is present, on CUDA against
 // torchvision on CUDA (TF32 off, then torch's defaults).
-//   bench_train_step [--quick] [--reps N]
+//   bench_train_step [--quick] [--reps N] [--size MIN/MAX] [--arch v1|v2]
+//   bench_train_step --profile N [--arch v2]   ours only, N steps after a warm-up, each
+//                                              step's time printed (for perf record)
 // Setting: R50-FPN v1 (FrozenBN body, 3 trainable stages) and v2, 11 classes, min/max
 // size 256/512, a batch of two SVHN-sized crops with 1-3 digit boxes; a digit recipe's
 // sampling (512 -> 128 RoIs an image, 600 post-NMS proposals) because torchvision's
@@ -150,28 +152,71 @@ void run_side_by_side(Context& ctx, const char* device, const std::vector<std::s
   }
 }
 
+// Random images of the given sizes, one box an image (when torch gives no batch).
+Batch own_batch(Context& ctx, const std::vector<std::pair<int64_t, int64_t>>& sizes) {
+  Batch batch;
+  Rng rng(1);
+  for (auto& s : sizes) {
+    Tensor t = ctx.empty({3, s.first, s.second});
+    for (int64_t k = 0; k < t.numel(); ++k) t.data<float>()[k] = float(rng.uniform(0, 1));
+    batch.images.push_back(t);
+    batch.targets.push_back({Tensor::host_from<float>({1, 4}, {10, 10, 30, 50}),
+                             Tensor::host_from<int64_t>({1}, {3})});
+  }
+  return batch;
+}
+
+// --profile: ours alone on our own random weights and batch, a warm-up then `steps` timed
+// steps, so `perf record` sees the steady state without torch beside it.
+int profile(const std::vector<std::string>& variants,
+            const std::vector<std::pair<int64_t, int64_t>>& sizes, int min_size, int max_size,
+            int steps) {
+  Context cpu(Device::cpu(), 1);
+  const Batch batch = own_batch(cpu, sizes);
+  for (const std::string& v : variants) {
+    FasterRCNN model(cpu, bench_config(v, min_size, max_size));
+    model.train(true);
+    timed_step(cpu, model, batch);
+    for (int k = 0; k < steps; ++k) {
+      auto [f, b] = timed_step(cpu, model, batch);
+      std::printf("%s step %d: %.1f ms (fwd %.1f + bwd %.1f)\n", v.c_str(), k + 1, f + b, f, b);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool quick = false;
-  int reps = 3, min_size = 256, max_size = 512;
+  int reps = 3, min_size = 256, max_size = 512, profile_steps = 0;
+  std::string only_arch;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--profile") && i + 1 < argc)
+      profile_steps = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--arch") && i + 1 < argc &&
+             (!std::strcmp(argv[i + 1], "v1") || !std::strcmp(argv[i + 1], "v2")))
+      only_arch = argv[++i];
     else if (!std::strcmp(argv[i], "--size") && i + 1 < argc &&
              std::sscanf(argv[i + 1], "%d/%d", &min_size, &max_size) == 2 && min_size > 0 &&
              max_size >= min_size) ++i;
     else {
       std::fprintf(stderr, "usage: %s [--quick] [--reps N] [--size MIN/MAX (default 256/512; "
-                   "torchvision's default is 800/1333)]\n", argv[0]);
+                   "torchvision's default is 800/1333)] [--arch v1|v2] [--profile N (ours "
+                   "only, N timed steps, for perf)]\n", argv[0]);
       return 2;
     }
   }
   if (quick) reps = 1;
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::pair<int64_t, int64_t>> sizes = {{58, 148}, {64, 160}};
-  const std::vector<std::string> variants = quick ? std::vector<std::string>{"v1"}
-                                                  : std::vector<std::string>{"v1", "v2"};
+  std::vector<std::string> variants = quick ? std::vector<std::string>{"v1"}
+                                            : std::vector<std::string>{"v1", "v2"};
+  if (!only_arch.empty()) variants = {only_arch};
+  if (profile_steps) return profile(variants, sizes, min_size, max_size, profile_steps);
   const int threads = omp_get_max_threads();
   const fs::path dir = fs::temp_directory_path() / ("dr_bench_train_" + std::to_string(getpid()));
   fs::create_directories(dir);
@@ -201,15 +246,8 @@ int main(int argc, char** argv) {
         batch.images.push_back(tf.get("image." + s));
         batch.targets.push_back({tf.get("boxes." + s), tf.get("labels." + s)});
       }
-    } else {  // no torch: our own batch, one box an image
-      Rng rng(1);
-      for (auto& s : sizes) {
-        Tensor t = cpu.empty({3, s.first, s.second});
-        for (int64_t k = 0; k < t.numel(); ++k) t.data<float>()[k] = float(rng.uniform(0, 1));
-        batch.images.push_back(t);
-        batch.targets.push_back({Tensor::host_from<float>({1, 4}, {10, 10, 30, 50}),
-                                 Tensor::host_from<int64_t>({1}, {3})});
-      }
+    } else {  // no torch: our own batch
+      batch = own_batch(cpu, sizes);
     }
     std::printf("%-4s %-6s %9s %9s %28s\n", "arch", "device", "best", "median", "");
     run_side_by_side(cpu, "cpu", variants, batch, dir, torch, reps, "");
