@@ -25,6 +25,7 @@ void* CudaAllocator::allocate(size_t nbytes) {
     void* p = it->second;
     size_t got = it->first;
     free_.erase(it);
+    live_[p] = got;
     stats_.bytes_cached -= got;
     stats_.bytes_in_use += got;
     if (stats_.bytes_in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.bytes_in_use;
@@ -47,14 +48,19 @@ void* CudaAllocator::allocate(size_t nbytes) {
                                           << " MiB in use by tensors): " << cudaGetErrorString(err));
   }
   stats_.device_mallocs++;
+  live_[p] = size;
   stats_.bytes_in_use += size;
   if (stats_.bytes_in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.bytes_in_use;
   return p;
 }
 
+// nbytes is the request; the block may be larger (a cached one up to twice it), and goes
+// back to the free list at its own size.
 void CudaAllocator::release(void* ptr, size_t nbytes) {
-  size_t size = round_size(nbytes ? nbytes : 1);
   std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(ptr);
+  const size_t size = it != live_.end() ? it->second : round_size(nbytes ? nbytes : 1);
+  if (it != live_.end()) live_.erase(it);
   free_.emplace(size, ptr);
   stats_.bytes_in_use -= size;
   stats_.bytes_cached += size;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <string>
 
 namespace dr {
@@ -17,15 +18,23 @@ struct AllocatorStats {
   size_t device_mallocs = 0; // real cudaMalloc calls so far
 };
 
-class CudaAllocator {
+// What a Storage hands its block back to when the last tensor on it goes: a caching
+// allocator (CUDA blocks, large host blocks) rather than the system.
+class BlockAllocator {
+ public:
+  virtual ~BlockAllocator() = default;
+  virtual void release(void* ptr, size_t nbytes) = 0;
+};
+
+class CudaAllocator : public BlockAllocator {
  public:
   explicit CudaAllocator(int device);
-  ~CudaAllocator();
+  ~CudaAllocator() override;
   CudaAllocator(const CudaAllocator&) = delete;
   CudaAllocator& operator=(const CudaAllocator&) = delete;
 
   void* allocate(size_t nbytes);  // throws dr::Error naming sizes on out-of-memory
-  void release(void* ptr, size_t nbytes);
+  void release(void* ptr, size_t nbytes) override;
   void empty_cache();              // cudaFree every cached block
   AllocatorStats stats() const;
   int device() const { return device_; }
@@ -36,7 +45,8 @@ class CudaAllocator {
  private:
   int device_;
   mutable std::mutex mu_;
-  std::multimap<size_t, void*> free_;  // rounded size -> block
+  std::multimap<size_t, void*> free_;       // block size -> free block
+  std::unordered_map<void*, size_t> live_;  // handed-out block -> its size (>= the request)
   AllocatorStats stats_;
 };
 

@@ -77,9 +77,17 @@ void* Context::workspace(size_t nbytes) {
 #endif
 
 Tensor Context::empty_on(Device d, const Shape& shape, DType dtype) {
-  if (!d.is_cuda()) return Tensor::host(shape, dtype);
-  DR_CHECK(d == device_, "allocation on " << d.str() << " from a context on " << device_.str());
   size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  if (!d.is_cuda()) {
+    if (nbytes < HostBlockCache::kMinBytes) return Tensor::host(shape, dtype);
+    auto st = std::make_shared<Storage>();
+    st->ptr = host_cache_->allocate(nbytes);
+    st->nbytes = nbytes;
+    st->device = d;
+    st->allocator = host_cache_;
+    return Tensor(st, 0, shape, dtype);
+  }
+  DR_CHECK(d == device_, "allocation on " << d.str() << " from a context on " << device_.str());
   auto st = std::make_shared<Storage>();
   st->ptr = allocator_->allocate(nbytes);
   st->nbytes = nbytes;
@@ -243,6 +251,8 @@ void Context::synchronize() {
   if (stream_) CUDA_CHECK(cudaStreamSynchronize(stream_));
 #endif
 }
+
+AllocatorStats Context::host_cache_stats() const { return host_cache_->stats(); }
 
 AllocatorStats Context::memory_stats() const {
   return allocator_ ? allocator_->stats() : AllocatorStats{};

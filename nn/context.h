@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nn/allocator.h"
+#include "nn/host_cache.h"
 #include "nn/rng.h"
 #include "nn/tape.h"
 #include "nn/tensor.h"
@@ -83,7 +84,8 @@ class Context {
   }
 
   void synchronize();  // waits for queued device work (no-op on CPU)
-  AllocatorStats memory_stats() const;
+  AllocatorStats memory_stats() const;       // the device allocator's (CUDA)
+  AllocatorStats host_cache_stats() const;   // large host blocks (nn/host_cache.h)
 
 #if DR_CUDA
   cudaStream_t stream() const { return stream_; }
@@ -103,6 +105,8 @@ class Context {
   // Weak: a failing backward only needs to clear those still reachable.
   std::vector<std::weak_ptr<GradMeta>>* backward_touched_ = nullptr;
   std::shared_ptr<CudaAllocator> allocator_;  // null on CPU
+  // Host tensors of HostBlockCache::kMinBytes and more, on either kind of context.
+  std::shared_ptr<HostBlockCache> host_cache_ = std::make_shared<HostBlockCache>();
   std::unordered_map<std::type_index, std::shared_ptr<void>> caches_;
 #if DR_CUDA
   cudaStream_t stream_ = nullptr;

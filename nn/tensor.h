@@ -47,14 +47,15 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& s);
 std::string shape_str(const Shape& s);  // "(2,3,5,5)"
 
-class CudaAllocator;
+class BlockAllocator;
 
-// Owns one allocation. CUDA blocks go back to their caching allocator, not to cudaFree.
+// Owns one allocation. CUDA blocks and large host blocks go back to their caching
+// allocator (nn/allocator.h, nn/host_cache.h), not to cudaFree / free.
 struct Storage {
   void* ptr = nullptr;
   size_t nbytes = 0;
   Device device;
-  std::shared_ptr<CudaAllocator> allocator;  // null for CPU memory (aligned malloc/free)
+  std::shared_ptr<BlockAllocator> allocator;  // null: aligned malloc/free
   Storage() = default;
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

@@ -32,6 +32,54 @@ TEST_CASE("tensor: device parsing and CPU-only errors") {
   if (!cuda_available()) CHECK_THROWS_AS(Context(Device::cuda(0)), Error);
 }
 
+TEST_CASE("host block cache: large host tensors reuse their blocks, small ones bypass it") {
+  Context ctx;
+  const int64_t big = int64_t(HostBlockCache::kMinBytes / 4) + 1000;  // floats, > 32 MiB
+  void* first = nullptr;
+  {
+    Tensor a = ctx.empty({big});
+    first = a.raw();
+    CHECK(reinterpret_cast<uintptr_t>(first) % 64 == 0);
+    CHECK(ctx.host_cache_stats().device_mallocs == 1);
+    CHECK(ctx.host_cache_stats().bytes_in_use >= size_t(big) * 4);
+  }
+  CHECK(ctx.host_cache_stats().bytes_in_use == 0);
+  CHECK(ctx.host_cache_stats().bytes_cached >= size_t(big) * 4);
+  {
+    Tensor b = ctx.zeros({big - 50});  // a slightly smaller shape takes the same block
+    CHECK(b.raw() == first);
+    CHECK(b.data<float>()[big - 51] == 0.0f);
+    Tensor c = ctx.empty({big});       // the block is taken: a second system allocation
+    CHECK(c.raw() != first);
+    CHECK(ctx.host_cache_stats().device_mallocs == 2);
+    Tensor small = ctx.empty({1000});  // below kMinBytes: glibc's heap, not the cache
+    CHECK(ctx.host_cache_stats().device_mallocs == 2);
+  }
+  // A cached block more than twice the request is not handed out (it would pin memory a
+  // big request needs next); up to twice is.
+  HostBlockCache cache;
+  const size_t MiB = size_t(1) << 20;
+  void* seventy = cache.allocate(70 * MiB);
+  cache.release(seventy, 70 * MiB);
+  void* small_req = cache.allocate(33 * MiB);
+  CHECK(small_req != seventy);
+  CHECK(cache.stats().device_mallocs == 2);
+  void* fitting = cache.allocate(40 * MiB);
+  CHECK(fitting == seventy);
+  CHECK(cache.stats().device_mallocs == 2);
+  cache.release(small_req, 33 * MiB);
+  cache.release(fitting, 40 * MiB);  // goes back as the 70 MiB block it is
+  CHECK(cache.stats().bytes_in_use == 0);
+  CHECK(cache.stats().bytes_cached == 70 * MiB + HostBlockCache::round_size(33 * MiB));
+  HostBlockCache tiny(size_t(40) << 20);  // keeps at most 40 MiB
+  void* p = tiny.allocate(size_t(33) << 20);
+  void* q = tiny.allocate(size_t(33) << 20);
+  tiny.release(p, size_t(33) << 20);
+  tiny.release(q, size_t(33) << 20);  // over the cap: freed, not cached
+  CHECK(tiny.stats().bytes_cached == HostBlockCache::round_size(size_t(33) << 20));
+  CHECK(tiny.stats().bytes_in_use == 0);
+}
+
 TEST_CASE("tensor file: round trip keeps names, dtypes, shapes, bytes and meta") {
   std::string path = "build/test_tmp_roundtrip.bin";
   Tensor a = Tensor::host_from<float>({2, 3}, {1, 2, 3, 4, 5, 6});
