@@ -1,5 +1,9 @@
 // RoIAlign and MultiScaleRoIAlign: hand-computed cases, finite differences, torchvision
 // parity (forward and backward), CPU vs CUDA.
+#include <omp.h>
+
+#include <cmath>
+
 #include "detector/roi_align.h"
 #include "tests/testing.h"
 
@@ -109,6 +113,40 @@ TEST_CASE("gradcheck: roi_align and multi-level roi_align (double)") {
       },
       {f0, f1}, "roi_align_levels, level 1 frozen");
   CHECK_FALSE(f1.has_grad());
+}
+
+TEST_CASE("roi_align backward: the adjoint of the forward, the same on 1 and 2 threads") {
+  // Above the kernel's parallel threshold (60 RoIs x 16 channels x 49 bins): RoIAlign is
+  // linear in its input, so <roi_align(x), dy> = <x, dx> for the backward's dx (double:
+  // equal to rounding). The f32 backward sums each element's terms in RoI order on any
+  // thread count, so one and two threads agree bit for bit.
+  Context ctx(Device::cpu(), 5);
+  const int threads_before = omp_get_max_threads();
+  for (DType dt : {DType::F64, DType::F32}) {
+    Tensor x = test::random_tensor(ctx, {2, 16, 12, 14}, -1, 1, dt);
+    Tensor rois = random_rois(ctx, 60, 2, 40.0, dt);
+    Tensor dy = test::random_tensor(ctx, {60, 16, 7, 7}, -1, 1, dt);
+    std::vector<std::vector<double>> grads;
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      Tensor xi = ctx.clone(x);
+      xi.set_requires_grad(true);
+      GradModeGuard g(ctx, true);
+      Tensor y = roi_align(ctx, xi, rois, 7, 7, 0.25, 2);
+      ctx.backward(y, dy);
+      grads.push_back(test::to_doubles(ctx, xi.grad()));
+      if (dt == DType::F64) {
+        const std::vector<double> yv = test::to_doubles(ctx, y), dyv = test::to_doubles(ctx, dy),
+                                  xv = test::to_doubles(ctx, x);
+        double lhs = 0, rhs = 0, scale = 0;
+        for (size_t i = 0; i < yv.size(); ++i) lhs += yv[i] * dyv[i], scale += std::fabs(yv[i] * dyv[i]);
+        for (size_t i = 0; i < xv.size(); ++i) rhs += xv[i] * grads.back()[i];
+        CHECK(std::fabs(lhs - rhs) <= 1e-12 * scale);
+      }
+    }
+    CHECK(grads[0] == grads[1]);
+  }
+  omp_set_num_threads(threads_before);
 }
 
 TEST_CASE("parity: roi_align forward and backward match torchvision") {
