@@ -1,5 +1,10 @@
 // NMS, batched NMS, segmented NMS and top-n per level: hand-computed cases, torchvision
 // parity on tie-free scores, CPU vs CUDA.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
 #include "detector/nms.h"
 #include "detector/topk.h"
 #include "tests/testing.h"
@@ -147,4 +152,66 @@ TEST_CASE("gpu: top_n_per_level matches the CPU") {
                      top_n_per_level(cpu, s, levels, top), 0, 0,
                      "top_n n=" + std::to_string(n) + " top=" + std::to_string(top));
   }
+}
+
+namespace {
+
+// The plain greedy loop over a whole segment (the contract of kernels/nms.h, written
+// without the per-category grouping the kernel uses).
+std::vector<int64_t> greedy_reference(const Tensor& boxes, const Tensor& scores,
+                                      const Tensor& cats, const std::vector<int64_t>& offsets,
+                                      double thr, std::vector<int64_t>& counts) {
+  const float* b = boxes.data<float>();
+  const float* s = scores.data<float>();
+  const int64_t* c = cats.data<int64_t>();
+  auto iou = [&](int64_t i, int64_t j) {
+    const double ix = std::max(0.0f, std::min(b[4 * i + 2], b[4 * j + 2]) - std::max(b[4 * i], b[4 * j]));
+    const double iy = std::max(0.0f, std::min(b[4 * i + 3], b[4 * j + 3]) - std::max(b[4 * i + 1], b[4 * j + 1]));
+    const double ai = (b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]);
+    const double aj = (b[4 * j + 2] - b[4 * j]) * (b[4 * j + 3] - b[4 * j + 1]);
+    return ix * iy / (ai + aj - ix * iy);
+  };
+  std::vector<int64_t> kept;
+  counts.assign(offsets.size() - 1, 0);
+  for (size_t g = 0; g + 1 < offsets.size(); ++g) {
+    std::vector<int64_t> order;
+    for (int64_t i = offsets[g]; i < offsets[g + 1]; ++i) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return s[x] > s[y]; });
+    std::vector<int64_t> mine;
+    for (int64_t i : order) {
+      bool keep = true;
+      for (int64_t k : mine) keep = keep && !(c[k] == c[i] && iou(k, i) > thr);
+      if (keep) mine.push_back(i);
+    }
+    kept.insert(kept.end(), mine.begin(), mine.end());
+    counts[g] = int64_t(mine.size());
+  }
+  return kept;
+}
+
+}  // namespace
+
+TEST_CASE("nms: categories in parallel groups keep what one greedy loop keeps") {
+  // Several segments (one empty), many categories, above the kernel's parallel threshold;
+  // distinct scores. The IoU here is computed in double, the kernel's in float: boxes on
+  // a 1/8 grid make both exact enough that no pair sits at the threshold.
+  Context ctx(Device::cpu(), 7);
+  const int threads_before = omp_get_max_threads();
+  for (int ncat : {1, 5, 40}) {
+    Tensor boxes, scores, cats;
+    random_problem(ctx, 1500, 60, boxes, scores, cats, ncat);
+    float* b = boxes.data<float>();
+    for (int64_t i = 0; i < 4 * 1500; ++i) b[i] = std::round(b[i] * 8) / 8;
+    const std::vector<int64_t> offsets = {0, 400, 400, 1300, 1500};
+    std::vector<int64_t> want_counts;
+    const std::vector<int64_t> want =
+        greedy_reference(boxes, scores, cats, offsets, 0.5, want_counts);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      SegmentedKeep k = batched_nms_segments(ctx, boxes, scores, cats, offsets, 0.5);
+      CHECK_MESSAGE(ints(k.indices) == want, ncat << " categories, " << threads << " threads");
+      CHECK(k.counts == want_counts);
+    }
+  }
+  omp_set_num_threads(threads_before);
 }
