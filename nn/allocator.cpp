@@ -10,6 +10,39 @@ size_t CudaAllocator::round_size(size_t n) {
   return (n + kLarge - 1) / kLarge * kLarge;
 }
 
+void* BlockPool::take(size_t size) {
+  auto it = free_.lower_bound(size);
+  if (it == free_.end() || it->first > 2 * size) return nullptr;
+  void* p = it->second;
+  const size_t got = it->first;
+  free_.erase(it);
+  live_[p] = got;
+  stats.bytes_cached -= got;
+  stats.bytes_in_use += got;
+  if (stats.bytes_in_use > stats.peak_in_use) stats.peak_in_use = stats.bytes_in_use;
+  return p;
+}
+
+void BlockPool::add_new(void* ptr, size_t size) {
+  live_[ptr] = size;
+  stats.device_mallocs++;
+  stats.bytes_in_use += size;
+  if (stats.bytes_in_use > stats.peak_in_use) stats.peak_in_use = stats.bytes_in_use;
+}
+
+size_t BlockPool::end_use(void* ptr, size_t fallback) {
+  auto it = live_.find(ptr);
+  const size_t size = it != live_.end() ? it->second : fallback;
+  if (it != live_.end()) live_.erase(it);
+  stats.bytes_in_use -= size;
+  return size;
+}
+
+void BlockPool::cache(void* ptr, size_t size) {
+  free_.emplace(size, ptr);
+  stats.bytes_cached += size;
+}
+
 #if DR_CUDA
 CudaAllocator::CudaAllocator(int device) : device_(device) {}
 
@@ -18,59 +51,33 @@ CudaAllocator::~CudaAllocator() { empty_cache(); }
 void* CudaAllocator::allocate(size_t nbytes) {
   size_t size = round_size(nbytes ? nbytes : 1);
   std::lock_guard<std::mutex> lock(mu_);
-  // Best fit, but never hand out a block more than twice the request: a huge cached
-  // block serving a tiny request would pin memory that a big request needs next.
-  auto it = free_.lower_bound(size);
-  if (it != free_.end() && it->first <= 2 * size) {
-    void* p = it->second;
-    size_t got = it->first;
-    free_.erase(it);
-    live_[p] = got;
-    stats_.bytes_cached -= got;
-    stats_.bytes_in_use += got;
-    if (stats_.bytes_in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.bytes_in_use;
-    return p;
-  }
+  if (void* p = pool_.take(size)) return p;
   CUDA_CHECK(cudaSetDevice(device_));
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, size);
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();  // clear the sticky-free error, drop the cache, try once more
-    for (auto& kv : free_) cudaFree(kv.second);
-    free_.clear();
-    stats_.bytes_cached = 0;
+    pool_.drain([](void* q) { cudaFree(q); });
     err = cudaMalloc(&p, size);
   }
   if (err != cudaSuccess) {
     cudaGetLastError();
     DR_FAIL("CUDA out of memory on cuda:" << device_ << " allocating " << (size >> 20)
-                                          << " MiB (" << (stats_.bytes_in_use >> 20)
+                                          << " MiB (" << (pool_.stats.bytes_in_use >> 20)
                                           << " MiB in use by tensors): " << cudaGetErrorString(err));
   }
-  stats_.device_mallocs++;
-  live_[p] = size;
-  stats_.bytes_in_use += size;
-  if (stats_.bytes_in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.bytes_in_use;
+  pool_.add_new(p, size);
   return p;
 }
 
-// nbytes is the request; the block may be larger (a cached one up to twice it), and goes
-// back to the free list at its own size.
 void CudaAllocator::release(void* ptr, size_t nbytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = live_.find(ptr);
-  const size_t size = it != live_.end() ? it->second : round_size(nbytes ? nbytes : 1);
-  if (it != live_.end()) live_.erase(it);
-  free_.emplace(size, ptr);
-  stats_.bytes_in_use -= size;
-  stats_.bytes_cached += size;
+  pool_.cache(ptr, pool_.end_use(ptr, round_size(nbytes ? nbytes : 1)));
 }
 
 void CudaAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& kv : free_) cudaFree(kv.second);  // no throw in destructors' path
-  free_.clear();
-  stats_.bytes_cached = 0;
+  pool_.drain([](void* q) { cudaFree(q); });  // no throw in destructors' path
 }
 #else
 CudaAllocator::CudaAllocator(int device) : device_(device) {
@@ -84,7 +91,7 @@ void CudaAllocator::empty_cache() {}
 
 AllocatorStats CudaAllocator::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  return pool_.stats;
 }
 
 }  // namespace dr

@@ -18,6 +18,31 @@ struct AllocatorStats {
   size_t device_mallocs = 0; // real cudaMalloc calls so far
 };
 
+// The free-list bookkeeping both caching allocators share (CudaAllocator, HostBlockCache):
+// free blocks by size, the size of every handed-out block (a reused block can be up to
+// twice its request, and goes back at its own size), and the stats. The owner locks.
+class BlockPool {
+ public:
+  // Best fit among the free blocks of size..2*size (a huge cached block serving a small
+  // request would pin memory that a big request needs next), now in use; or null.
+  void* take(size_t size);
+  void add_new(void* ptr, size_t size);  // fresh from the system, now in use
+  // In use -> not in use; returns the block's size (`fallback` for an unknown pointer).
+  size_t end_use(void* ptr, size_t fallback);
+  void cache(void* ptr, size_t size);    // a block end_use returned, onto the free list
+  // Hands every free block to free_fn and empties the free list.
+  template <class F> void drain(F free_fn) {
+    for (auto& kv : free_) free_fn(kv.second);
+    free_.clear();
+    stats.bytes_cached = 0;
+  }
+  AllocatorStats stats;  // device_mallocs counts add_new calls
+
+ private:
+  std::multimap<size_t, void*> free_;       // block size -> free block
+  std::unordered_map<void*, size_t> live_;  // handed-out block -> its size
+};
+
 // What a Storage hands its block back to when the last tensor on it goes: a caching
 // allocator (CUDA blocks, large host blocks) rather than the system.
 class BlockAllocator {
@@ -45,9 +70,7 @@ class CudaAllocator : public BlockAllocator {
  private:
   int device_;
   mutable std::mutex mu_;
-  std::multimap<size_t, void*> free_;       // block size -> free block
-  std::unordered_map<void*, size_t> live_;  // handed-out block -> its size (>= the request)
-  AllocatorStats stats_;
+  BlockPool pool_;
 };
 
 }  // namespace dr

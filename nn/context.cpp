@@ -76,24 +76,27 @@ void* Context::workspace(size_t nbytes) {
 }
 #endif
 
-Tensor Context::empty_on(Device d, const Shape& shape, DType dtype) {
-  size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
-  if (!d.is_cuda()) {
-    if (nbytes < HostBlockCache::kMinBytes) return Tensor::host(shape, dtype);
-    auto st = std::make_shared<Storage>();
-    st->ptr = host_cache_->allocate(nbytes);
-    st->nbytes = nbytes;
-    st->device = d;
-    st->allocator = host_cache_;
-    return Tensor(st, 0, shape, dtype);
-  }
-  DR_CHECK(d == device_, "allocation on " << d.str() << " from a context on " << device_.str());
+namespace {
+// A tensor on a block of `owner`'s, which gets it back when the last tensor on it goes.
+Tensor on_block(std::shared_ptr<BlockAllocator> owner, void* ptr, size_t nbytes, Device d,
+                const Shape& shape, DType dtype) {
   auto st = std::make_shared<Storage>();
-  st->ptr = allocator_->allocate(nbytes);
+  st->ptr = ptr;
   st->nbytes = nbytes;
   st->device = d;
-  st->allocator = allocator_;
+  st->allocator = std::move(owner);
   return Tensor(st, 0, shape, dtype);
+}
+}  // namespace
+
+Tensor Context::empty_on(Device d, const Shape& shape, DType dtype) {
+  const size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  if (!d.is_cuda()) {
+    if (nbytes < HostBlockCache::kMinBytes) return Tensor::host(shape, dtype);
+    return on_block(host_cache_, host_cache_->allocate(nbytes), nbytes, d, shape, dtype);
+  }
+  DR_CHECK(d == device_, "allocation on " << d.str() << " from a context on " << device_.str());
+  return on_block(allocator_, allocator_->allocate(nbytes), nbytes, d, shape, dtype);
 }
 
 Tensor Context::empty(const Shape& shape, DType dtype) { return empty_on(device_, shape, dtype); }

@@ -17,18 +17,7 @@ void* HostBlockCache::allocate(size_t nbytes) {
   const size_t size = round_size(nbytes);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // Best fit, never more than twice the request (as CudaAllocator).
-    auto it = free_.lower_bound(size);
-    if (it != free_.end() && it->first <= 2 * size) {
-      void* p = it->second;
-      const size_t got = it->first;
-      free_.erase(it);
-      live_[p] = got;
-      stats_.bytes_cached -= got;
-      stats_.bytes_in_use += got;
-      if (stats_.bytes_in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.bytes_in_use;
-      return p;
-    }
+    if (void* p = pool_.take(size)) return p;
   }
   void* p = std::aligned_alloc(64, size);
   if (!p) {  // drop the cache and try once more
@@ -37,39 +26,29 @@ void* HostBlockCache::allocate(size_t nbytes) {
   }
   DR_CHECK(p, "out of host memory allocating " << (size >> 20) << " MiB");
   std::lock_guard<std::mutex> lock(mu_);
-  live_[p] = size;
-  stats_.device_mallocs++;
-  stats_.bytes_in_use += size;
-  if (stats_.bytes_in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.bytes_in_use;
+  pool_.add_new(p, size);
   return p;
 }
 
-// nbytes is the request; the block may be larger (a cached one up to twice it).
 void HostBlockCache::release(void* ptr, size_t nbytes) {
   std::unique_lock<std::mutex> lock(mu_);
-  auto it = live_.find(ptr);
-  const size_t size = it != live_.end() ? it->second : round_size(nbytes);
-  if (it != live_.end()) live_.erase(it);
-  stats_.bytes_in_use -= size;
-  if (stats_.bytes_cached + size > max_cached_) {
-    lock.unlock();
-    std::free(ptr);
+  const size_t size = pool_.end_use(ptr, round_size(nbytes));
+  if (pool_.stats.bytes_cached + size <= max_cached_) {
+    pool_.cache(ptr, size);
     return;
   }
-  free_.emplace(size, ptr);
-  stats_.bytes_cached += size;
+  lock.unlock();
+  std::free(ptr);  // over the cap: back to the system
 }
 
 void HostBlockCache::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& kv : free_) std::free(kv.second);
-  free_.clear();
-  stats_.bytes_cached = 0;
+  pool_.drain([](void* q) { std::free(q); });
 }
 
 AllocatorStats HostBlockCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  return pool_.stats;
 }
 
 }  // namespace dr

@@ -8,9 +8,7 @@
 // thread-safe: tensors are freed from loader and OpenMP threads too.
 #pragma once
 #include <cstddef>
-#include <map>
 #include <mutex>
-#include <unordered_map>
 
 #include "nn/allocator.h"
 
@@ -39,9 +37,7 @@ class HostBlockCache : public BlockAllocator {
  private:
   size_t max_cached_;
   mutable std::mutex mu_;
-  std::multimap<size_t, void*> free_;     // block size -> free block
-  std::unordered_map<void*, size_t> live_;  // handed-out block -> its size (>= the request)
-  AllocatorStats stats_;
+  BlockPool pool_;
 };
 
 }  // namespace dr
