@@ -87,7 +87,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Keep tool and bench objects (make would delete them as intermediates and rebuild each time).
 .SECONDARY:
 
-.PHONY: all deps info test refs tools bench gpu-check demo clean help synth real-data infer train finetune sweep FORCE
+.PHONY: all deps info test refs tools bench gpu-check demo clean help synth real-data real-train real-tv-train real-ablations infer train finetune sweep FORCE
 all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 help:
@@ -99,10 +99,13 @@ help:
 	@echo "make demo       the main job end to end on the built-in synthetic data"
 	@echo "make synth      synthetic house numbers: SYNTH_OUT/train(.json) + valid(.json) (docs/DATA.md)"
 	@echo "make real-data  the real SVHN splits of ../shared/data linked into build/real/ (docs/DATA.md)"
+	@echo "make real-train RECIPE=configs/real_digit.json [SAMPLE=N] [THREADS=n] [OUT=dir]: a docs/RESULTS.md run on build/real, then its sweep"
+	@echo "make real-tv-train RUN=<our real run> [EPOCHS=n]: torchvision trained the same way (tools/tv_train.py), then its sweep"
+	@echo "make real-ablations  every ablation row of docs/RESULTS.md (configs/ablations/), one after another"
 	@echo "make infer      WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [THRESH=0.5] [INFER_ARGS=...]: pred.json + pred.csv (docs/INFER.md)"
 	@echo "make train      [RECIPE=configs/digit_cpu.json] [OUT=dir] [TRAIN_JSON=.. VALID_JSON=..] [RESUME=1] [TRAIN_ARGS=...] (docs/TRAIN.md)"
 	@echo "make finetune   WEIGHTS=w.bin [RECIPE=configs/seed000_finetune.json] [OUT=dir] ...: train starting from a weight file"
-	@echo "make sweep      [RUN=dir | WEIGHTS=w.bin] [VALID_JSON=..]: score-threshold sweep on the validation set, best threshold by accuracy"
+	@echo "make sweep      [RUN=dir | WEIGHTS=w.bin] [VALID_JSON=..]: score-threshold sweep on the validation set, best threshold by accuracy, the 16 worst images drawn"
 	@echo "options: GPU=0|1 (default: 1 when nvcc exists), DNNL=0|1 (default: 1 when libdnnl-dev is installed), CUDA_ARCHS='80 90', OPT=-O2, DEBUG_SYNC=1"
 
 info:
@@ -213,6 +216,35 @@ real-data:
 	  $(SHARED_DATA)/svhn-more/labels.json=$(SHARED_DATA)/svhn-more/images
 	python3 tools/merge_coco.py $(REAL_OUT)/valid.json $(SHARED_DATA)/svhn-real/valid.json
 
+# One real-data run of docs/RESULTS.md: make real-data, train RECIPE on build/real (SAMPLE=N: on a
+# seeded random N of its images, for a run with a fixed time budget), then the threshold sweep
+# on valid. E.g. make real-train RECIPE=configs/ablations/resnet34.json THREADS=1
+THREADS ?= $(NPROC)
+REAL_RUN = $(or $(OUT),$(BUILD)/runs/real/$(basename $(notdir $(RECIPE))))
+REAL_TRAIN_JSON = $(if $(SAMPLE),$(REAL_OUT)/train_sample$(SAMPLE).json,$(REAL_OUT)/train.json)
+real-train: $(BUILD)/bin/train $(BUILD)/bin/infer $(BUILD)/bin/eval real-data
+	@if [ "$(RECIPE)" = "configs/digit_cpu.json" ]; then echo "usage: make real-train RECIPE=configs/real_digit.json [SAMPLE=N] [THREADS=n] [OUT=dir] [RESUME=1] [TRAIN_ARGS=..]"; exit 2; fi
+	$(if $(SAMPLE),python3 tools/merge_coco.py --sample $(SAMPLE) --seed 0 $(REAL_TRAIN_JSON) $(REAL_OUT)/train.json)
+	$(MAKE) --no-print-directory train RECIPE="$(RECIPE)" TRAIN_JSON=$(REAL_TRAIN_JSON) VALID_JSON=$(REAL_OUT)/valid.json \
+	  OUT="$(REAL_RUN)" TRAIN_ARGS="--threads $(THREADS) $(TRAIN_ARGS)"
+	$(MAKE) --no-print-directory sweep RUN="$(REAL_RUN)" VALID_JSON=$(REAL_OUT)/valid.json
+
+# torchvision trained the same way as one of our real-data runs (tools/tv_train.py: its model
+# config, recipe, batches and schedule; EPOCHS=n to fill the same wall-clock), then its sweep.
+TV_RUN = $(or $(OUT),$(RUN)_tv)
+real-tv-train: $(BUILD)/bin/infer $(BUILD)/bin/eval real-data
+	@if [ ! -f "$(RUN)/settings.json" ]; then echo "usage: make real-tv-train RUN=<our run, e.g. build/runs/real/real_digit> [EPOCHS=n] [THREADS=n] [OUT=dir]"; exit 2; fi
+	/usr/bin/python3 tools/tv_train.py --model-from "$(RUN)/settings.json" --out "$(TV_RUN)" \
+	  --threads $(THREADS) --device cpu $(if $(EPOCHS),--epochs $(EPOCHS))
+	$(MAKE) --no-print-directory sweep RUN="$(TV_RUN)" VALID_JSON=$(REAL_OUT)/valid.json
+
+# Every ablation row of docs/RESULTS.md, one after another on one thread (about 4-5 hours on
+# a 2-core machine; run two `make real-train` at a time to use both cores).
+ABLATIONS ?= recipe tv_anchors v2 v2_res_fpn resnet34 resnet50 aug_000 aug_004 tv_sampling
+real-ablations:
+	@for r in $(ABLATIONS); do $(MAKE) --no-print-directory real-train RECIPE=configs/ablations/$$r.json THREADS=1 || exit 1; done
+	$(MAKE) --no-print-directory real-train RECIPE=configs/ablations/tv_defaults.json SAMPLE=180 THREADS=1
+
 # Inference on a folder of images (tools/infer.cpp, docs/INFER.md).
 infer: $(BUILD)/bin/infer
 	@if [ -z "$(WEIGHTS)" ] || [ -z "$(OUT)" ] || [ -z "$(IMAGES)$(COCO)" ]; then \
@@ -245,12 +277,16 @@ finetune: $(BUILD)/bin/train $(BUILD)/bin/synth train-data
 	$(call train_cmd,$(FINETUNE_RECIPE)) $(if $(RESUME),,--finetune "$(WEIGHTS)") $(TRAIN_ARGS)
 
 # Threshold sweep on the validation set with a run's best weights (or WEIGHTS=...):
-# infer keeps every detection, eval --sweep prints mAP/accuracy per threshold and the best.
+# infer keeps every detection, eval --sweep prints mAP/accuracy per threshold and the best;
+# visualize draws the 16 worst valid images at that threshold into $(RUN)/sweep/worst.png.
 SWEEP_WEIGHTS = $(or $(WEIGHTS),$(RUN)/best.weights.bin)
 SWEEP_ARGS ?= --lo 0.05 --hi 0.95 --step 0.01
 sweep: $(BUILD)/bin/infer $(BUILD)/bin/eval
 	$(BUILD)/bin/infer --weights "$(SWEEP_WEIGHTS)" --coco "$(VALID_JSON)" $(if $(VALID_IMAGES),--images "$(VALID_IMAGES)") --out "$(RUN)/sweep" --quiet
 	$(BUILD)/bin/eval --gt "$(VALID_JSON)" --pred "$(RUN)/sweep/pred.json" --sweep $(SWEEP_ARGS) --out "$(RUN)/sweep" --errors 0
+	$(BUILD)/bin/visualize --gt "$(VALID_JSON)" --images "$(or $(VALID_IMAGES),$(basename $(VALID_JSON)))" \
+	  --pred "$(RUN)/sweep/pred.json" --worst 16 --grid "$(RUN)/sweep/worst.png" \
+	  --threshold $$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sweep_best"]["threshold"])' "$(RUN)/sweep/metrics.json")
 
 clean:
 	rm -rf $(BUILD)
