@@ -243,7 +243,7 @@ real-tv-train: $(BUILD)/bin/infer $(BUILD)/bin/eval real-data
 ABLATIONS ?= recipe tv_anchors v2 v2_res_fpn resnet34 resnet50 aug_000 aug_004 tv_sampling
 real-ablations:
 	@for r in $(ABLATIONS); do $(MAKE) --no-print-directory real-train RECIPE=configs/ablations/$$r.json THREADS=1 || exit 1; done
-	$(MAKE) --no-print-directory real-train RECIPE=configs/ablations/tv_defaults.json SAMPLE=180 THREADS=1
+	$(MAKE) --no-print-directory real-train RECIPE=configs/ablations/tv_defaults.json SAMPLE=248 THREADS=1
 
 # Inference on a folder of images (tools/infer.cpp, docs/INFER.md).
 infer: $(BUILD)/bin/infer
