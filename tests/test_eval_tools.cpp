@@ -23,17 +23,6 @@ bool exists(const std::string& p) {
   return stat(p.c_str(), &st) == 0;
 }
 
-// Runs cmd with stderr folded into stdout; returns the exit status and the output.
-int run(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 void write(const std::string& path, const std::string& text) {
   std::ofstream f(path);
   f << text;
@@ -65,7 +54,7 @@ TEST_CASE("tools: eval prints and writes the COCO numbers, accuracy and the swee
   write(dir + "/pred.json", kPred);
   write(dir + "/pred.csv", "image_id,pred_label\n1,12\n2,-1\n");
   std::string out;
-  REQUIRE(run(bin("eval") + " --gt " + dir + "/gt.json --pred " + dir + "/pred.json --csv " + dir +
+  REQUIRE(dr::test::run_command(bin("eval") + " --gt " + dir + "/gt.json --pred " + dir + "/pred.json --csv " + dir +
                   "/pred.csv --threshold 0.5 --sweep --lo 0.2 --hi 0.9 --step 0.1 --out " + dir + "/o",
               out) == 0);
   CAPTURE(out);
@@ -80,12 +69,12 @@ TEST_CASE("tools: eval prints and writes the COCO numbers, accuracy and the swee
   CHECK(m["accuracy_csv"]["accuracy"].get<double>() == doctest::Approx(0.5));
   CHECK(m["sweep_best"]["accuracy"].get<double>() == doctest::Approx(1.0));
 
-  CHECK(run(bin("eval") + " --help", out) == 0);
+  CHECK(dr::test::run_command(bin("eval") + " --help", out) == 0);
   CHECK(out.find("usage: eval") != std::string::npos);
-  CHECK(run(bin("eval") + " --gt " + dir + "/gt.json", out) == 1);
+  CHECK(dr::test::run_command(bin("eval") + " --gt " + dir + "/gt.json", out) == 1);
   CHECK(out.find("give --pred and/or --csv") != std::string::npos);
   write(dir + "/bad.csv", "image_id,pred_label\n1,12\n7,3\n");
-  CHECK(run(bin("eval") + " --gt " + dir + "/gt.json --csv " + dir + "/bad.csv", out) == 1);
+  CHECK(dr::test::run_command(bin("eval") + " --gt " + dir + "/gt.json --csv " + dir + "/bad.csv", out) == 1);
   CHECK(out.find("bad.csv:3: image_id 7 is not an image of") != std::string::npos);
 }
 
@@ -100,12 +89,12 @@ TEST_CASE("tools: plot and visualize write their images") {
         "{\"epoch\":1,\"step\":1,\"loss\":2,\"lr\":0.01}\n{\"epoch\":1,\"step\":2,\"loss\":1,\"lr\":0.01}\n"
         "{\"epoch\":1,\"val_map\":0.2,\"val_acc\":0.4}\n");
   std::string out;
-  REQUIRE(run(bin("plot") + " --log " + dir + "/m.jsonl --out " + dir + "/plots", out) == 0);
+  REQUIRE(dr::test::run_command(bin("plot") + " --log " + dir + "/m.jsonl --out " + dir + "/plots", out) == 0);
   for (const char* f : {"loss.svg", "loss.png", "lr.svg", "lr.png", "val.svg", "val.png"})
     CHECK_MESSAGE(exists(dir + "/plots/" + f), f);
   dr::eval::Canvas(30, 20, {90, 90, 90}).write_png(dir + "/img/1.png");
   dr::eval::Canvas(20, 20, {50, 90, 90}).write_png(dir + "/img/2.png");
-  REQUIRE(run(bin("visualize") + " --gt " + dir + "/gt.json --images " + dir + "/img --pred " + dir +
+  REQUIRE(dr::test::run_command(bin("visualize") + " --gt " + dir + "/gt.json --images " + dir + "/img --pred " + dir +
                   "/pred.json --threshold 0.5 --worst 4 --grid " + dir + "/grid.png --out " + dir + "/vis",
               out) == 0);
   CAPTURE(out);
@@ -113,7 +102,7 @@ TEST_CASE("tools: plot and visualize write their images") {
   CHECK(exists(dir + "/vis/2.png"));
   CHECK(!exists(dir + "/vis/1.png"));
   CHECK(dr::eval::Canvas::load(dir + "/grid.png").width() > 100);
-  CHECK(run(bin("visualize") + " --gt " + dir + "/gt.json --images " + dir + "/img --ids 1,9 --grid " +
+  CHECK(dr::test::run_command(bin("visualize") + " --gt " + dir + "/gt.json --images " + dir + "/img --ids 1,9 --grid " +
                 dir + "/g2.png", out) == 1);
   CHECK(out.find("--ids: image id 9 is not in") != std::string::npos);
 }

@@ -15,17 +15,6 @@
 
 namespace {
 
-// Runs cmd with stderr folded into stdout; returns the exit status and the output.
-int run_cmd(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 // A split of n images (ids first_id..) with i % 3 + 1 boxes each, and empty image files.
 void write_split(const std::string& dir, const std::string& name, int first_id, int n) {
   std::system(("mkdir -p " + dir + "/" + name).c_str());
@@ -53,7 +42,7 @@ nlohmann::json read_json(const std::string& p) {
 
 TEST_CASE("tools: merge_coco merges splits into links and draws a seeded sample") {
   std::string out;
-  if (run_cmd("python3 --version", out) != 0) {
+  if (dr::test::run_command("python3 --version", out) != 0) {
     MESSAGE("skipped: python3 not found");
     return;
   }
@@ -63,7 +52,7 @@ TEST_CASE("tools: merge_coco merges splits into links and draws a seeded sample"
   write_split(dir, "b", 50, 9);
   const std::string tool = "python3 tools/merge_coco.py ";
 
-  REQUIRE(run_cmd(tool + dir + "/all.json " + dir + "/a.json " + dir + "/b.json", out) == 0);
+  REQUIRE(dr::test::run_command(tool + dir + "/all.json " + dir + "/a.json " + dir + "/b.json", out) == 0);
   CAPTURE(out);
   const nlohmann::json all = read_json(dir + "/all.json");
   REQUIRE(all["images"].size() == 21);
@@ -76,7 +65,7 @@ TEST_CASE("tools: merge_coco merges splits into links and draws a seeded sample"
 
   // A sample: 7 distinct images, all their boxes and no other, the same for the same seed.
   auto sample = [&](int n, int seed, const std::string& name) {
-    REQUIRE(run_cmd(tool + "--sample " + std::to_string(n) + " --seed " + std::to_string(seed) +
+    REQUIRE(dr::test::run_command(tool + "--sample " + std::to_string(n) + " --seed " + std::to_string(seed) +
                         " " + dir + "/" + name + ".json " + dir + "/all.json",
                     out) == 0);
     return read_json(dir + "/" + name + ".json");
@@ -98,11 +87,11 @@ TEST_CASE("tools: merge_coco merges splits into links and draws a seeded sample"
   for (int id : ids) CHECK(access((dir + "/s1/" + std::to_string(id) + ".png").c_str(), F_OK) == 0);
 
   // Bad input names the problem.
-  CHECK(run_cmd(tool + "--sample 22 " + dir + "/x.json " + dir + "/all.json", out) == 1);
+  CHECK(dr::test::run_command(tool + "--sample 22 " + dir + "/x.json " + dir + "/all.json", out) == 1);
   CHECK(out.find("--sample 22: must be 1 to 21") != std::string::npos);
-  CHECK(run_cmd(tool + "--sample abc " + dir + "/x.json " + dir + "/all.json", out) == 1);
+  CHECK(dr::test::run_command(tool + "--sample abc " + dir + "/x.json " + dir + "/all.json", out) == 1);
   CHECK(out.find("--sample needs a non-negative whole number") != std::string::npos);
   write_split(dir, "c", 5, 2);  // ids 5 and 6 are in a.json too
-  CHECK(run_cmd(tool + dir + "/x.json " + dir + "/a.json " + dir + "/c.json", out) == 1);
+  CHECK(dr::test::run_command(tool + dir + "/x.json " + dir + "/a.json " + dir + "/c.json", out) == 1);
   CHECK(out.find("image id 5 is in both") != std::string::npos);
 }

@@ -1,11 +1,14 @@
 #include "tests/testing.h"
 
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 namespace dr::test {
 
@@ -144,6 +147,16 @@ void gradcheck(const std::function<Tensor(Context&, const std::vector<Tensor>&)>
                    what + ": d/d(input " + std::to_string(k) + ")");
   }
   for (const Tensor& t : inputs) const_cast<Tensor&>(t).zero_grad();
+}
+
+int run_command(const std::string& cmd, std::string& out) {
+  out.clear();
+  std::FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE_MESSAGE(p != nullptr, "popen failed for: " << cmd);
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 }  // namespace dr::test

@@ -44,6 +44,9 @@ const TensorFile& reference(const std::string& name);
 std::string ref_dir();
 // ../shared/data/svhn-real when present (tests that use it skip with a message otherwise).
 std::string shared_data_dir();
+// Runs a shell command with stderr folded into stdout: its exit status (-1 when it did not
+// exit normally) and, in out, everything it printed.
+int run_command(const std::string& cmd, std::string& out);
 
 // Finite-difference check, on the CPU in double. fn builds the op's output from inputs;
 // for every input with requires_grad, compares tape gradients of L = sum(out * r) (r
