@@ -14,6 +14,41 @@ int category_digit(int64_t category_id, const std::string& what) {
   return static_cast<int>(category_id - 1);
 }
 
+namespace {
+// Plain IoU of two [x, y, w, h] boxes (0 when they do not overlap or have no area).
+double box_iou(const Box& a, const Box& b) {
+  const double iw = std::min(a.x + a.w, b.x + b.w) - std::max(a.x, b.x);
+  const double ih = std::min(a.y + a.h, b.y + b.h) - std::max(a.y, b.y);
+  if (iw <= 0 || ih <= 0) return 0;
+  const double inter = iw * ih;
+  return inter / (a.w * a.h + b.w * b.h - inter);
+}
+}  // namespace
+
+std::vector<DigitBox> suppress_overlapping_digits(const std::vector<DigitBox>& boxes,
+                                                  double max_iou) {
+  if (max_iou >= 1 || boxes.size() < 2) return boxes;
+  std::vector<size_t> by_score(boxes.size());
+  std::iota(by_score.begin(), by_score.end(), size_t{0});
+  std::stable_sort(by_score.begin(), by_score.end(),
+                   [&](size_t i, size_t j) { return boxes[i].score > boxes[j].score; });
+  std::vector<char> keep(boxes.size(), 0);
+  std::vector<size_t> kept;  // indices, highest score first
+  for (size_t i : by_score) {
+    bool suppressed = false;
+    for (size_t k : kept)
+      if (box_iou(boxes[i].bbox, boxes[k].bbox) > max_iou) {
+        suppressed = true;
+        break;
+      }
+    if (!suppressed) kept.push_back(i), keep[i] = 1;
+  }
+  std::vector<DigitBox> out;
+  for (size_t i = 0; i < boxes.size(); ++i)
+    if (keep[i]) out.push_back(boxes[i]);
+  return out;
+}
+
 std::string digit_string(std::vector<DigitBox> boxes) {
   if (boxes.empty()) return kNoDigits;
   std::vector<size_t> order(boxes.size());
@@ -56,21 +91,22 @@ DigitPredictor::DigitPredictor(const CocoGroundTruth& gt, const std::vector<Dete
   }
 }
 
-std::vector<std::string> DigitPredictor::strings(double threshold) const {
+std::vector<std::string> DigitPredictor::strings(double threshold, double nms_iou) const {
   std::vector<std::string> out(per_image_.size());
   std::vector<DigitBox> kept;
   for (size_t i = 0; i < per_image_.size(); ++i) {
     kept.clear();
     for (const DigitBox& b : per_image_[i])
       if (b.score >= threshold) kept.push_back(b);
-    out[i] = digit_string(kept);
+    out[i] = digit_string(suppress_overlapping_digits(kept, nms_iou));
   }
   return out;
 }
 
 std::vector<std::string> predicted_strings(const CocoGroundTruth& gt,
-                                           const std::vector<Detection>& dets, double threshold) {
-  return DigitPredictor(gt, dets).strings(threshold);
+                                           const std::vector<Detection>& dets, double threshold,
+                                           double nms_iou) {
+  return DigitPredictor(gt, dets).strings(threshold, nms_iou);
 }
 
 const char* error_kind_name(ErrorKind k) {

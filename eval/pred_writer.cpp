@@ -36,8 +36,9 @@ std::FILE* open_or_throw(const std::string& tmp, const std::string& final_path) 
 
 }  // namespace
 
-PredictionWriter::PredictionWriter(const std::string& out_dir, double score_thresh)
-    : dir_(out_dir), thresh_(score_thresh) {
+PredictionWriter::PredictionWriter(const std::string& out_dir, double score_thresh,
+                                   double nms_iou)
+    : dir_(out_dir), thresh_(score_thresh), nms_iou_(nms_iou) {
   const std::string suffix = ".tmp." + std::to_string(getpid());
   json_tmp_ = json_path() + suffix;
   csv_tmp_ = csv_path() + suffix;
@@ -91,7 +92,7 @@ std::string PredictionWriter::add(const std::string& id_text, bool numeric_id,
     }
     digits.push_back({d.bbox, category_digit(d.label, "detection"), d.score});
   }
-  std::string label = digit_string(std::move(digits));
+  std::string label = digit_string(suppress_overlapping_digits(digits, nms_iou_));
   DR_CHECK(std::fwrite(s.data(), 1, s.size(), json_) == s.size(),
            json_path() << ": write error (" << std::strerror(errno) << ")");
   DR_CHECK(std::fprintf(csv_, "%s,%s\n", csv_field(id_text).c_str(), label.c_str()) > 0,

@@ -8,7 +8,7 @@
 //              every detection given, category_id = the model's class label
 //   pred.csv:  image_id,pred_label   one row per image: the digit string (eval/digits.h's
 //              rule) of its detections with score >= the threshold and a digit label
-//              1..10 (digit = label - 1); "-1" when there is none
+//              1..10 (digit = label - 1), after class-agnostic NMS; "-1" when there is none
 // An image id is written as a JSON integer when numeric, else as a JSON string.
 #pragma once
 #include <cstdint>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "eval/coco_data.h"
+#include "eval/digits.h"
 
 namespace dr::eval {
 
@@ -29,7 +30,9 @@ struct LabeledBox {
 class PredictionWriter {
  public:
   // out_dir must exist; opens out_dir/pred.json and out_dir/pred.csv temporaries.
-  PredictionWriter(const std::string& out_dir, double score_thresh);
+  // pred.csv reads each number after class-agnostic NMS at nms_iou (eval/digits.h).
+  PredictionWriter(const std::string& out_dir, double score_thresh,
+                   double nms_iou = kDigitNmsIou);
   ~PredictionWriter();
   PredictionWriter(const PredictionWriter&) = delete;
   PredictionWriter& operator=(const PredictionWriter&) = delete;
@@ -49,7 +52,7 @@ class PredictionWriter {
  private:
   void close_files();
   std::string dir_, json_tmp_, csv_tmp_;
-  double thresh_;
+  double thresh_, nms_iou_;
   std::FILE* json_ = nullptr;
   std::FILE* csv_ = nullptr;
   bool finished_ = false;

@@ -23,14 +23,14 @@ std::vector<double> sweep_thresholds(double lo, double hi, double step) {
 }
 
 std::vector<SweepRow> run_sweep(const CocoGroundTruth& gt, const std::vector<Detection>& dets,
-                                const std::vector<double>& thresholds) {
+                                const std::vector<double>& thresholds, double nms_iou) {
   CocoEvaluator ev(gt, dets);
   DigitPredictor predictor(gt, dets);
   const std::vector<std::string> truth = gt_strings(gt);
   std::vector<SweepRow> rows;
   for (double thr : thresholds) {
     CocoStats s = ev.summarize(thr, /*ap_only=*/true);
-    AccuracyReport acc = score_strings(gt, truth, predictor.strings(thr));
+    AccuracyReport acc = score_strings(gt, truth, predictor.strings(thr, nms_iou));
     SweepRow r;
     r.threshold = thr;
     r.map = s.stats[0];

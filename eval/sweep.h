@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "eval/coco_data.h"
+#include "eval/digits.h"
 
 namespace dr::eval {
 
@@ -19,8 +20,11 @@ struct SweepRow {
 // compares as 0.85, not 0.8500000000000001. Errors on step <= 0 or hi < lo.
 std::vector<double> sweep_thresholds(double lo, double hi, double step);
 
+// mAP over the detections >= each threshold, and whole-number accuracy of the strings read
+// at it (eval/digits.h, class-agnostic NMS at nms_iou).
 std::vector<SweepRow> run_sweep(const CocoGroundTruth& gt, const std::vector<Detection>& dets,
-                                const std::vector<double>& thresholds);
+                                const std::vector<double>& thresholds,
+                                double nms_iou = kDigitNmsIou);
 
 // The row with the highest accuracy; ties -> higher mAP, then the lower threshold.
 size_t best_by_accuracy(const std::vector<SweepRow>& rows);

@@ -102,3 +102,53 @@ TEST_CASE("digits: strings from ground truth and thresholded detections, accurac
   CHECK_THROWS_AS(sweep_thresholds(0.5, 0.4, 0.01), dr::Error);
   CHECK_THROWS_AS(sweep_thresholds(0.4, 0.5, 0), dr::Error);
 }
+
+TEST_CASE("digits: class-agnostic NMS keeps the best of overlapping digits, in input order") {
+  // A "1" (0.9) and a "7" (0.6) on the same digit (IoU 0.9), a "4" beside them (no overlap).
+  const DigitBox one = box(10, 10, 1, 0.9), seven = box(11, 9, 7, 0.6), four = box(30, 10, 4, 0.7);
+  auto kept = suppress_overlapping_digits({seven, four, one}, kDigitNmsIou);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0].digit == 4);  // input order, not score order
+  CHECK(kept[1].digit == 1);
+  CHECK(digit_string(kept) == "14");
+  // 1 (or more) turns it off: every box is read, the duplicate too.
+  CHECK(suppress_overlapping_digits({seven, four, one}, 1.0).size() == 3);
+  CHECK(digit_string(suppress_overlapping_digits({seven, four, one}, 1.0)) == "174");
+  // The limit is strict: IoU exactly 0.5 (boxes of width 10 and 5 nested) survives at 0.5 and
+  // is suppressed just below it.
+  const DigitBox wide = box(0, 10, 2, 0.8), half = box(0, 5, 3, 0.5);
+  CHECK(suppress_overlapping_digits({wide, half}, 0.5).size() == 2);
+  CHECK(suppress_overlapping_digits({wide, half}, 0.49).size() == 1);
+  // Greedy NMS: a box suppressed by a better one suppresses nothing itself. a (0.9) and c
+  // (0.7) do not overlap; b (0.8) overlaps both (IoU 1/3 each) and goes, c stays.
+  const DigitBox a = box(0, 10, 5, 0.9), b = box(5, 10, 6, 0.8), c = box(10, 10, 8, 0.7);
+  CHECK(digit_string(suppress_overlapping_digits({c, b, a}, 0.3)) == "58");
+  CHECK(digit_string(suppress_overlapping_digits({c, b, a}, 0.4)) == "568");
+  // Neighbouring digits that touch (IoU 0) are never suppressed, even at 0.
+  CHECK(suppress_overlapping_digits({box(0, 10, 1), box(10, 10, 2)}, 0.0).size() == 2);
+  CHECK(suppress_overlapping_digits({}, 0.3).empty());
+}
+
+TEST_CASE("digits: predicted strings, the sweep and accuracy read numbers after the digit NMS") {
+  CocoGroundTruth gt = parse_coco_gt(nlohmann::json::parse(R"({
+    "images": [{"id": 1}, {"id": 2}],
+    "categories": [{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4}, {"id": 5}, {"id": 6},
+                   {"id": 7}, {"id": 8}, {"id": 9}, {"id": 10}],
+    "annotations": [
+      {"id": 1, "image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 20], "area": 200},
+      {"id": 2, "image_id": 1, "category_id": 5, "bbox": [12, 0, 10, 20], "area": 200},
+      {"id": 3, "image_id": 2, "category_id": 8, "bbox": [0, 0, 10, 20], "area": 200}]})"),
+                                     "gt");
+  // Image 1 reads "14"; its "1" is also detected as a "7" (0.6) on nearly the same box.
+  // Image 2 reads "7", detected once.
+  std::vector<Detection> dets = {{1, 2, {0, 0, 10, 20}, 0.9}, {1, 8, {1, 0, 10, 20}, 0.6},
+                                 {1, 5, {12, 0, 10, 20}, 0.8}, {2, 8, {0, 0, 10, 20}, 0.7}};
+  CHECK(predicted_strings(gt, dets, 0.5) == std::vector<std::string>{"14", "7"});
+  CHECK(predicted_strings(gt, dets, 0.5, 1.0) == std::vector<std::string>{"174", "7"});
+  auto with = run_sweep(gt, dets, {0.5});
+  auto without = run_sweep(gt, dets, {0.5}, 1.0);
+  CHECK(with[0].accuracy == doctest::Approx(1.0));
+  CHECK(without[0].accuracy == doctest::Approx(0.5));
+  // mAP does not depend on how numbers are read.
+  CHECK(with[0].map == without[0].map);
+}

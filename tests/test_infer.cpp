@@ -93,8 +93,9 @@ void check_against_reference(const TensorFile& ref, const std::string& run, cons
 }
 
 std::string thresh_arg(const TensorFile& ref) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, " --score-thresh %.9g", ref.meta["score_thresh"].get<double>());
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " --score-thresh %.9g --digit-nms %.9g",
+                ref.meta["score_thresh"].get<double>(), ref.meta["digit_nms"].get<double>());
   return buf;
 }
 

@@ -64,6 +64,22 @@ TEST_CASE("pred writer: pred.json records, pred.csv strings, string ids, atomic 
   CHECK_FALSE(exists(dir3 + "/pred.json"));
   CHECK_FALSE(exists(dir3 + "/pred.csv"));
 
+  // pred.csv reads a digit detected as two classes once (class-agnostic NMS, on by default);
+  // pred.json keeps both detections.
+  const std::string dir4 = test::temp_dir("pred_writer");
+  const std::vector<eval::LabeledBox> twice = {{{0, 0, 10, 20}, 2, 0.9}, {{1, 0, 10, 20}, 8, 0.6},
+                                               {{12, 0, 10, 20}, 5, 0.8}};
+  {
+    eval::PredictionWriter w(dir4, 0.5);
+    CHECK(w.add("7", true, twice) == "14");
+    w.finish();
+    CHECK(w.detections() == 3);
+  }
+  {
+    eval::PredictionWriter off(test::temp_dir("pred_writer"), 0.5, 1.0);
+    CHECK(off.add("7", true, twice) == "174");
+  }
+
   CHECK_THROWS_WITH_AS(eval::PredictionWriter("/nonexistent/out", 0.5),
                        doctest::Contains("/nonexistent/out/pred.json: cannot write"), Error);
 }

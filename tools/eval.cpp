@@ -32,6 +32,9 @@ const char* kUsage =
     "                    -> accuracy and the error breakdown\n"
     "  --threshold T     also score pred.json as whole numbers: digits of the detections with\n"
     "                    score >= T, left to right by box center x\n"
+    "  --digit-nms IOU   with --threshold / --sweep: of detections of any digits that overlap\n"
+    "                    at IoU > IOU, only the highest-scoring one is read (default 0.3, as\n"
+    "                    infer's pred.csv; 1: off)\n"
     "  --sweep           with --pred: mAP and accuracy for every threshold in the range below,\n"
     "                    the best threshold by accuracy\n"
     "  --lo --hi --step  sweep range (default 0.45 0.90 0.01)\n"
@@ -45,6 +48,7 @@ const char* kUsage =
 struct Args {
   std::string gt, pred, csv, out;
   double threshold = -1;
+  double digit_nms = kDigitNmsIou;
   bool sweep = false;
   double lo = 0.45, hi = 0.90, step = 0.01;
   int errors = 10;
@@ -58,6 +62,7 @@ Args parse(int argc, char** argv) {
     else if (w.is("--csv")) a.csv = w.value();
     else if (w.is("--out")) a.out = w.value();
     else if (w.is("--threshold")) a.threshold = w.double_value();
+    else if (w.is("--digit-nms")) a.digit_nms = w.double_value();
     else if (w.is("--sweep")) a.sweep = true;
     else if (w.is("--lo")) a.lo = w.double_value();
     else if (w.is("--hi")) a.hi = w.double_value();
@@ -69,6 +74,7 @@ Args parse(int argc, char** argv) {
   DR_CHECK(!a.pred.empty() || !a.csv.empty(), "give --pred and/or --csv (see --help)");
   DR_CHECK(!a.sweep || !a.pred.empty(), "--sweep needs --pred");
   DR_CHECK(a.threshold < 0 || !a.pred.empty(), "--threshold needs --pred");
+  DR_CHECK(a.digit_nms >= 0 && a.digit_nms <= 1, "--digit-nms must be in [0, 1], got " << a.digit_nms);
   return a;
 }
 
@@ -169,22 +175,25 @@ int run(const Args& a) {
     for (int i = 0; i < kNumStats; ++i) summary["coco"][stat_short_name(i)] = s.stats[i];
     summary["per_category"] = per;
     if (a.threshold >= 0) {
-      AccuracyReport r = score_strings(gt, truth, predicted_strings(gt, dets, a.threshold));
-      char what[64];
-      std::snprintf(what, sizeof what, "pred.json, score >= %g", a.threshold);
+      AccuracyReport r = score_strings(gt, truth, predicted_strings(gt, dets, a.threshold, a.digit_nms));
+      char what[96];
+      std::snprintf(what, sizeof what, "pred.json, score >= %g, digit NMS %g", a.threshold, a.digit_nms);
       print_accuracy(what, r, gt, a.errors);
       summary["accuracy_pred_json"] = accuracy_json(r);
       summary["accuracy_pred_json"]["threshold"] = a.threshold;
+      summary["accuracy_pred_json"]["digit_nms"] = a.digit_nms;
       errors_for_csv = std::move(r);
       have_errors = true;
     }
     if (a.sweep) {
-      auto rows = run_sweep(gt, dets, sweep_thresholds(a.lo, a.hi, a.step));
+      auto rows = run_sweep(gt, dets, sweep_thresholds(a.lo, a.hi, a.step), a.digit_nms);
       const SweepRow& best = rows[best_by_accuracy(rows)];
-      std::printf("\nThreshold sweep (%zu thresholds):\n%s", rows.size(), format_sweep_table(rows).c_str());
+      std::printf("\nThreshold sweep (%zu thresholds, digit NMS %g):\n%s", rows.size(), a.digit_nms,
+                  format_sweep_table(rows).c_str());
       std::printf("best threshold by accuracy: %.2f  (accuracy %.4f, mAP %.4f)\n", best.threshold,
                   best.accuracy, best.map);
-      summary["sweep_best"] = {{"threshold", best.threshold}, {"accuracy", best.accuracy}, {"map", best.map}};
+      summary["sweep_best"] = {{"threshold", best.threshold}, {"accuracy", best.accuracy},
+                               {"map", best.map}, {"digit_nms", a.digit_nms}};
       if (!a.out.empty()) {
         write_sweep_csv(a.out + "/sweep.csv", rows);
         std::printf("wrote %s/sweep.csv\n", a.out.c_str());

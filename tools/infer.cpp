@@ -44,6 +44,8 @@ const char* kUsage =
     "  --score-thresh T    pred.csv uses the detections with score >= T (default 0.5);\n"
     "                      pred.json keeps every detection the model returns (its\n"
     "                      box_score_thresh, 0.05 unless the config says otherwise)\n"
+    "  --digit-nms IOU     pred.csv: of detections of any digits that overlap at IoU > IOU,\n"
+    "                      only the highest-scoring one is read (default 0.3; 1: off)\n"
     "  --batch-size N      images per forward (default 8; the model pads a batch to its\n"
     "                      largest image)\n"
     "  --min-size N        resize so the short side is N (default: the weight file's config)\n"
@@ -58,11 +60,13 @@ const char* kUsage =
     "pred.json: [{\"image_id\", \"category_id\", \"bbox\": [x, y, w, h], \"score\"}, ...] in original\n"
     "pixels; category_id is the model's class label (digit + 1 for an 11-class digit model).\n"
     "pred.csv: image_id,pred_label - the digits (label - 1) of the detections >= the threshold,\n"
-    "left to right by box center x (eval/digits.h's rule), -1 when there are none.\n";
+    "after --digit-nms, left to right by box center x (eval/digits.h's rule), -1 when there are\n"
+    "none.\n";
 
 struct Args {
   std::string weights, images, coco, out;
   double score_thresh = 0.5;
+  double digit_nms = eval::kDigitNmsIou;
   int batch_size = 8, min_size = 0, max_size = 0, threads = 0;
   int64_t limit = 0;
   std::string device = "auto", on_error = "skip";
@@ -77,6 +81,7 @@ Args parse(int argc, char** argv) {
     else if (w.is("--coco")) a.coco = w.value();
     else if (w.is("--out")) a.out = w.value();
     else if (w.is("--score-thresh")) a.score_thresh = w.double_value();
+    else if (w.is("--digit-nms")) a.digit_nms = w.double_value();
     else if (w.is("--batch-size")) a.batch_size = static_cast<int>(w.int_value(1));
     else if (w.is("--min-size")) a.min_size = static_cast<int>(w.int_value(1));
     else if (w.is("--max-size")) a.max_size = static_cast<int>(w.int_value(1));
@@ -90,6 +95,7 @@ Args parse(int argc, char** argv) {
   DR_CHECK(!a.weights.empty(), "--weights is required (see --help)");
   DR_CHECK(!a.images.empty() || !a.coco.empty(), "--images or --coco is required (see --help)");
   DR_CHECK(!a.out.empty(), "--out is required (see --help)");
+  DR_CHECK(a.digit_nms >= 0 && a.digit_nms <= 1, "--digit-nms must be in [0, 1], got " << a.digit_nms);
   DR_CHECK(a.device == "auto" || a.device == "cpu" || a.device == "cuda",
            "--device must be auto, cpu or cuda, got \"" << a.device << "\"");
   DR_CHECK(a.on_error == "skip" || a.on_error == "stop",
@@ -207,7 +213,7 @@ int run(const Args& a) {
                  cfg.num_classes);
 
   make_dirs(a.out);
-  eval::PredictionWriter writer(a.out, a.score_thresh);
+  eval::PredictionWriter writer(a.out, a.score_thresh, a.digit_nms);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Progress> progress;
   if (!a.quiet) progress = std::make_unique<Progress>("infer", static_cast<int64_t>(refs.size()), "img");

@@ -80,6 +80,8 @@ const char* kUsage =
     "  --device auto|cpu|cuda   (default auto)\n"
     "  --threads N              CPU threads (OpenMP + OpenBLAS; default all cores)\n"
     "  --score-thresh T         accuracy counts detections >= T (default 0.5)\n"
+    "  --digit-nms IOU          ... reading one digit of those that overlap at IoU > IOU\n"
+    "                           (default 0.3, as infer's pred.csv; 1: off)\n"
     "  --best-by map|accuracy   what best.ckpt / best.weights.bin keep (default map)\n"
     "  --max-iters N            stop after N optimizer steps in all (the schedule still spans\n"
     "                           --epochs); writes last.ckpt and final.weights.bin\n"
@@ -134,7 +136,8 @@ Args parse(int argc, char** argv) {
       {"--eta-min", "eta_min", 'd', false}, {"--gamma", "gamma", 'd', false},
       {"--seed", "seed", 'i', false}, {"--device", "device", 's', false},
       {"--threads", "threads", 'i', false}, {"--out", "out", 's', false},
-      {"--score-thresh", "score_thresh", 'd', false}, {"--best-by", "best_by", 's', false},
+      {"--score-thresh", "score_thresh", 'd', false}, {"--digit-nms", "digit_nms", 'd', false},
+      {"--best-by", "best_by", 's', false},
       {"--max-iters", "max_iters", 'i', false}, {"--checkpoint-every", "checkpoint_every", 'i', false},
       {"--log-every", "log_every", 'p', false}, {"--valid-every", "valid_every", 'p', false},
       {"--arch", "arch", 's', true}, {"--backbone", "backbone", 's', true},

@@ -26,7 +26,8 @@ const char* kUsage =
     "  Draws ground-truth boxes (green, digit below) and the pred.json boxes with score >=\n"
     "  --threshold (red, \"digit score\" above) on the images of --images (file_name from GT).\n"
     "  The header of each image shows the true string, the predicted string (pred.csv when\n"
-    "  given, else from pred.json at the threshold) and the error kind.\n"
+    "  given, else from pred.json at the threshold, read with --digit-nms IOU as infer's\n"
+    "  pred.csv: default 0.3, 1: off) and the error kind.\n"
     "  --ids      these image ids\n"
     "  --worst N  the N wrong images with the largest edit distance (default: 16)\n"
     "  --first N  the first N images of the ground truth\n"
@@ -37,6 +38,7 @@ struct Args {
   std::string gt, images, pred, csv, out, grid, ids;
   int worst = -1, first = -1, cols = 4;
   double threshold = 0.5;
+  double digit_nms = kDigitNmsIou;
 };
 
 Args parse(int argc, char** argv) {
@@ -53,6 +55,7 @@ Args parse(int argc, char** argv) {
     else if (w.is("--first")) a.first = static_cast<int>(w.int_value(0));
     else if (w.is("--cols")) a.cols = static_cast<int>(w.int_value(1));
     else if (w.is("--threshold")) a.threshold = w.double_value();
+    else if (w.is("--digit-nms")) a.digit_nms = w.double_value();
     else w.unknown();
   }
   DR_CHECK(!a.gt.empty() && !a.images.empty(), "--gt and --images are required (see --help)");
@@ -66,7 +69,7 @@ int run(const Args& a) {
   std::vector<Detection> dets;
   if (!a.pred.empty()) dets = read_detections(a.pred, gt);
   const std::vector<std::string> truth = gt_strings(gt);
-  std::vector<std::string> pred = a.csv.empty() ? predicted_strings(gt, dets, a.threshold)
+  std::vector<std::string> pred = a.csv.empty() ? predicted_strings(gt, dets, a.threshold, a.digit_nms)
                                                 : read_pred_csv(a.csv, gt).labels;
   const bool have_pred = !a.csv.empty() || !a.pred.empty();
   AccuracyReport rep = score_strings(gt, truth, pred);

@@ -30,7 +30,7 @@ void read_key(const nlohmann::json& v, T& field, const std::string& key, const s
   X(weight_decay) X(momentum) X(backbone_lr_mult) X(no_decay_norm_bias)             \
   X(clip_grad_norm) X(accumulate) X(epochs) X(schedule) X(warmup_epochs)            \
   X(warmup_start_factor) X(eta_min) X(milestones) X(gamma) X(seed) X(device)        \
-  X(threads) X(out) X(score_thresh) X(best_by) X(max_iters) X(checkpoint_every)     \
+  X(threads) X(out) X(score_thresh) X(digit_nms) X(best_by) X(max_iters) X(checkpoint_every)     \
   X(log_every) X(valid_every)
 
 void apply_settings_json(TrainSettings& s, const nlohmann::json& j, const std::string& source) {
@@ -125,6 +125,8 @@ void validate_settings(const TrainSettings& s) {
            "settings: fixed_size must be [] or [height, width] with positive sizes");
   DR_CHECK(s.score_thresh >= 0 && s.score_thresh <= 1,
            "settings: score_thresh must be in [0, 1], got " << s.score_thresh);
+  DR_CHECK(s.digit_nms >= 0 && s.digit_nms <= 1,
+           "settings: digit_nms must be in [0, 1], got " << s.digit_nms);
   DR_CHECK(s.gamma > 0, "settings: gamma must be > 0, got " << s.gamma);
   for (int m : s.milestones) DR_CHECK(m >= 0, "settings: milestones must be >= 0, got " << m);
 }
@@ -132,7 +134,7 @@ void validate_settings(const TrainSettings& s) {
 bool setting_changes_math(const std::string& key) {
   static const std::set<std::string> free_keys = {
       "description", "train_images", "train_json", "valid_images", "valid_json", "valid_batch_size",
-      "workers", "device", "threads", "out", "score_thresh", "best_by", "max_iters",
+      "workers", "device", "threads", "out", "score_thresh", "digit_nms", "best_by", "max_iters",
       "checkpoint_every", "log_every", "valid_every", "finetune"};
   return free_keys.count(key) == 0;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "detector/model_config.h"
+#include "eval/digits.h"
 #include "train/schedule.h"
 
 namespace dr::train {
@@ -59,6 +60,7 @@ struct TrainSettings {
   int threads = 0;                  // CPU threads (OpenMP + OpenBLAS); 0: all cores
   std::string out = "runs/train";
   double score_thresh = 0.5;        // whole-number accuracy uses detections >= this
+  double digit_nms = eval::kDigitNmsIou;  // ... read after class-agnostic NMS at this IoU
   std::string best_by = "map";      // map | accuracy: what best.ckpt keeps
   int64_t max_iters = 0;            // stop after this many optimizer steps (0: epochs decide)
   int64_t checkpoint_every = 0;     // last.ckpt every N steps (and at validated epochs and the

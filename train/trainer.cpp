@@ -462,7 +462,7 @@ TrainOutcome run(const TrainSettings& s, const Checkpoint* ck) {
     const bool validated = valid_loader && ((epoch + 1) % s.valid_every == 0 || last_epoch || stop);
     if (validated) {
       ValidationResult v = validate(ctx, model, *valid_loader, *valid_gt, s.score_thresh,
-                                    !s.fixed_size.empty());
+                                    s.digit_nms, !s.fixed_size.empty());
       outcome.last_validation = v;
       rec.emplace_back("val_map", v.map);
       rec.emplace_back("val_map50", v.map50);

@@ -10,7 +10,8 @@
 namespace dr::train {
 
 ValidationResult validate(Context& ctx, FasterRCNN& model, data::Loader& loader,
-                          const eval::CocoGroundTruth& gt, double score_thresh, bool boxes_resized) {
+                          const eval::CocoGroundTruth& gt, double score_thresh, double digit_nms,
+                          bool boxes_resized) {
   const auto t0 = std::chrono::steady_clock::now();
   ValidationResult r;
   model.train(false);
@@ -51,7 +52,7 @@ ValidationResult validate(Context& ctx, FasterRCNN& model, data::Loader& loader,
   const eval::CocoStats stats = eval::CocoEvaluator(gt, dets).summarize();
   r.map = stats.stats[0];
   r.map50 = stats.stats[1];
-  const std::vector<std::string> pred = eval::predicted_strings(gt, dets, score_thresh);
+  const std::vector<std::string> pred = eval::predicted_strings(gt, dets, score_thresh, digit_nms);
   r.accuracy = eval::score_strings(gt, eval::gt_strings(gt), pred).accuracy;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

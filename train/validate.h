@@ -1,7 +1,8 @@
 // Validation during training: the eval forward (FasterRCNN::detect, model in eval mode)
 // over a loader of validation images, scored with the project's evaluators: COCO mAP
 // and AP50 (eval/coco_eval.h, equal to pycocotools) over every detection, whole-number
-// accuracy (eval/digits.h) of the detections with score >= a threshold.
+// accuracy (eval/digits.h) of the detections with score >= a threshold, read after
+// class-agnostic NMS at digit_nms.
 #pragma once
 #include <cstdint>
 
@@ -21,6 +22,7 @@ struct ValidationResult {
 // boxes_resized: the loader resizes images to a fixed size, so detections are mapped back
 // to each file's pixels (Batch::orig_hw) before scoring. The model is left in training mode.
 ValidationResult validate(Context& ctx, FasterRCNN& model, data::Loader& loader,
-                          const eval::CocoGroundTruth& gt, double score_thresh, bool boxes_resized);
+                          const eval::CocoGroundTruth& gt, double score_thresh, double digit_nms,
+                          bool boxes_resized);
 
 }  // namespace dr::train

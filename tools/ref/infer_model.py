@@ -8,7 +8,9 @@ the model sees exactly these pixels) with torchvision's detections for them in o
 pixels, twice: all three images in one batch (padded together) and one image a batch (the
 padding differs, so the detections do too). meta["strings"] holds the pred.csv digit
 strings of both runs at meta["score_thresh"], computed here by the documented rule
-(digits = label - 1 sorted by box center x; ties: higher score, smaller x1, smaller y1).
+(detections >= the threshold with a digit label, class-agnostic NMS at meta["digit_nms"]
+by torchvision.ops.nms, then digits = label - 1 sorted by box center x; ties: higher
+score, smaller x1, smaller y1).
 
 As in detector.py, random weights give near-tied scores; the RPN objectness and the
 classifier are scaled so that scores separate and the detection sets are well defined.
@@ -17,6 +19,7 @@ import os
 import sys
 
 import torch
+import torchvision
 from torch import nn
 from torchvision.ops import misc as misc_nn_ops
 
@@ -63,9 +66,19 @@ def make_model(config, seed):
     return model.eval()
 
 
+# eval/digits.h kDigitNmsIou: one digit detected as two classes is read once.
+DIGIT_NMS = 0.3
+
+
 def digit_string(boxes, scores, labels, thresh):
+    sel = (scores >= thresh) & (labels >= 1) & (labels <= 10)
+    boxes, scores, labels = boxes[sel], scores[sel], labels[sel]
+    iou = torchvision.ops.box_iou(boxes, boxes)
+    off = ~torch.eye(len(boxes), dtype=torch.bool)
+    assert not ((iou[off] - DIGIT_NMS).abs() < 1e-3).any(), "an IoU next to the NMS limit: fragile"
+    kept = torchvision.ops.nms(boxes, scores, DIGIT_NMS)
     keep = [(float((b[0] + b[2]) / 2), -float(s), float(b[0]), float(b[1]), int(l) - 1)
-            for b, s, l in zip(boxes, scores, labels) if s >= thresh and 1 <= l <= 10]
+            for b, s, l in zip(boxes[kept], scores[kept], labels[kept])]
     keep.sort(key=lambda t: t[:4])
     for a, b in zip(keep, keep[1:]):
         assert b[0] - a[0] > 1e-3, "near-tied box centers: the order would be fragile"
@@ -96,6 +109,7 @@ def main(out):
     with torch.no_grad():
         runs = {"batched": model(images), "single": [model([im])[0] for im in images]}
     thresh = pick_thresh(runs)
+    suppressed = 0
     for run, dets in runs.items():
         strings[run] = []
         for i, d in enumerate(dets):
@@ -103,11 +117,15 @@ def main(out):
             for k in ("boxes", "scores", "labels"):
                 tensors[f"{run}.{i}.{k}"] = d[k]
             strings[run].append(digit_string(d["boxes"], d["scores"], d["labels"], thresh))
+            suppressed += int(((d["scores"] >= thresh) & (d["labels"] <= 10)).sum()) - \
+                (len(strings[run][-1]) if strings[run][-1] != "-1" else 0)
+    assert suppressed > 0, "the digit NMS removes nothing: the test would not check it"
     assert any(s != "-1" for s in strings["batched"]), "no digit string: the test would be weak"
     for i, im in enumerate(images_u8):
         tensors[f"image.{i}"] = im
     flatfile.write(out, tensors, meta={"config": tv_models.full_config(CONFIG), "count": len(SIZES),
-                                       "score_thresh": thresh, "strings": strings})
+                                       "score_thresh": thresh, "digit_nms": DIGIT_NMS,
+                                       "strings": strings})
 
 
 if __name__ == "__main__":
