@@ -87,7 +87,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Keep tool and bench objects (make would delete them as intermediates and rebuild each time).
 .SECONDARY:
 
-.PHONY: all deps info test refs tools bench gpu-check demo clean help synth real-data real-train real-tv-train real-ablations infer train finetune sweep FORCE
+.PHONY: all deps info test refs tools bench gpu-check demo clean help synth pretrain real-best real-data real-train real-tv-train real-ablations infer train finetune sweep FORCE
 all: info $(LIB) $(TOOL_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 help:
@@ -101,6 +101,8 @@ help:
 	@echo "make real-data  the real SVHN splits of ../shared/data linked into build/real/ (docs/DATA.md)"
 	@echo "make real-train RECIPE=configs/real_digit.json [SAMPLE=N] [THREADS=n] [OUT=dir]: a docs/RESULTS.md run on build/real, then its sweep"
 	@echo "make real-tv-train RUN=<our real run> [EPOCHS=n]: torchvision trained the same way (tools/tv_train.py), then its sweep"
+	@echo "make pretrain   synthetic pretraining: synth --plain (PRETRAIN_COUNT=4000) -> configs/synth_pretrain.json -> PRETRAIN_OUT (build/runs/synth_pretrain)"
+	@echo "make real-best  the best real-data model: pretrain -> fine-tune configs/real_best.json on build/real -> sweep -> infer svhn-real/test at the best threshold [THREADS=n]"
 	@echo "make real-ablations  every ablation row of docs/RESULTS.md (configs/ablations/), one after another"
 	@echo "make infer      WEIGHTS=w.bin IMAGES=dir [COCO=x.json] OUT=dir [THRESH=0.5] [INFER_ARGS=...]: pred.json + pred.csv (docs/INFER.md)"
 	@echo "make train      [RECIPE=configs/digit_cpu.json] [OUT=dir] [TRAIN_JSON=.. VALID_JSON=..] [RESUME=1] [TRAIN_ARGS=...] (docs/TRAIN.md)"
@@ -244,6 +246,31 @@ ABLATIONS ?= recipe tv_anchors v2 v2_res_fpn resnet34 resnet50 aug_000 aug_004 t
 real-ablations:
 	@for r in $(ABLATIONS); do $(MAKE) --no-print-directory real-train RECIPE=configs/ablations/$$r.json THREADS=1 || exit 1; done
 	$(MAKE) --no-print-directory real-train RECIPE=configs/ablations/tv_defaults.json SAMPLE=248 THREADS=1
+
+# Synthetic pretraining (docs/TRAIN.md): PRETRAIN_COUNT plain synthetic house numbers
+# (synth --plain: no clutter or cut-off neighbours, which a short run from scratch learns)
+# -> configs/synth_pretrain.json -> $(PRETRAIN_OUT)/best.weights.bin, the start of real-best.
+PRETRAIN_OUT ?= $(BUILD)/runs/synth_pretrain
+PRETRAIN_DATA ?= $(BUILD)/pretrain_data
+PRETRAIN_COUNT ?= 4000
+pretrain: $(BUILD)/bin/synth $(BUILD)/bin/train
+	@if [ -f "$(PRETRAIN_OUT)/best.weights.bin" ]; then echo "pretrain: $(PRETRAIN_OUT)/best.weights.bin exists (make clean, or PRETRAIN_OUT=dir)"; exit 0; fi; \
+	set -e; \
+	$(BUILD)/bin/synth --out $(PRETRAIN_DATA) --split-name train --count $(PRETRAIN_COUNT) --seed 10 --plain --quiet; \
+	$(BUILD)/bin/synth --out $(PRETRAIN_DATA) --split-name valid --count 100 --seed 11 --plain --quiet; \
+	$(BUILD)/bin/train --config configs/synth_pretrain.json --train-json $(PRETRAIN_DATA)/train.json \
+	  --valid-json $(PRETRAIN_DATA)/valid.json --out $(PRETRAIN_OUT) --threads $(THREADS)
+
+# The best real-data model of docs/RESULTS.md from a fresh clone: make pretrain -> fine-tune
+# configs/real_best.json on build/real (make real-train: training, then the threshold sweep on
+# valid) -> infer on svhn-real/test at the sweep's best threshold ($(REAL_BEST_RUN)/test/pred.csv).
+REAL_BEST_RUN = $(or $(OUT),$(BUILD)/runs/real/real_best)
+real-best: pretrain
+	$(MAKE) --no-print-directory real-train RECIPE=configs/real_best.json OUT="$(REAL_BEST_RUN)" \
+	  THREADS=$(THREADS) TRAIN_ARGS="--finetune $(PRETRAIN_OUT)/best.weights.bin $(TRAIN_ARGS)"
+	$(BUILD)/bin/infer --weights "$(REAL_BEST_RUN)/best.weights.bin" --images $(SHARED_DATA)/svhn-real/test \
+	  --out "$(REAL_BEST_RUN)/test" --quiet --score-thresh \
+	  $$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sweep_best"]["threshold"])' "$(REAL_BEST_RUN)/sweep/metrics.json")
 
 # Inference on a folder of images (tools/infer.cpp, docs/INFER.md).
 infer: $(BUILD)/bin/infer
