@@ -32,7 +32,7 @@ struct DigitBox {
 // every model we tried (docs/RESULTS.md, "Reading the number"); a limit >= 1 turns it off.
 constexpr double kDigitNmsIou = 0.3;
 // The boxes kept by that NMS at `max_iou` (every box when max_iou >= 1), in their input
-// order.
+// order. Of equal scores the earlier box is visited first.
 std::vector<DigitBox> suppress_overlapping_digits(const std::vector<DigitBox>& boxes,
                                                   double max_iou);
 
