@@ -59,6 +59,7 @@ Args parse(int argc, char** argv) {
     else w.unknown();
   }
   DR_CHECK(!a.gt.empty() && !a.images.empty(), "--gt and --images are required (see --help)");
+  DR_CHECK(a.digit_nms >= 0 && a.digit_nms <= 1, "--digit-nms must be in [0, 1], got " << a.digit_nms);
   DR_CHECK(!a.out.empty() || !a.grid.empty(), "give --out DIR and/or --grid FILE.png");
   if (a.ids.empty() && a.first < 0 && a.worst < 0) a.worst = 16;
   return a;

@@ -23,6 +23,7 @@ RECIPE_DEFAULTS = {
     "epochs": 10, "schedule": "cosine", "warmup_epochs": 0.0, "warmup_start_factor": 0.0,
     "eta_min": 0.0, "milestones": [], "gamma": 0.1,
     "seed": 0, "device": "auto", "threads": 0, "out": "runs/train", "score_thresh": 0.5,
+    "digit_nms": 0.3,
     "best_by": "map", "max_iters": 0, "checkpoint_every": 0, "log_every": 1, "valid_every": 1,
 }
 
@@ -98,6 +99,8 @@ def validate_settings(s):
         fail("settings: fixed_size must be [] or [height, width] with positive sizes")
     if not 0 <= s["score_thresh"] <= 1:
         fail(f"settings: score_thresh must be in [0, 1], got {s['score_thresh']}")
+    if not 0 <= s["digit_nms"] <= 1:
+        fail(f"settings: digit_nms must be in [0, 1], got {s['digit_nms']}")
     if not s["gamma"] > 0:
         fail(f"settings: gamma must be > 0, got {s['gamma']}")
     if any(m < 0 for m in s["milestones"]):

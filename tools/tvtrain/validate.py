@@ -36,6 +36,7 @@ def validate(model, loader, device, gt_json, out_dir, s, eval_bin):
     with open(pred, "w") as f:
         json.dump(dets, f)
     cmd = [eval_bin, "--gt", gt_json, "--pred", pred, "--threshold", str(s["score_thresh"]),
+           "--digit-nms", str(s["digit_nms"]),
            "--out", out_dir, "--errors", "0"]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     with open(os.path.join(out_dir, "eval.txt"), "w") as f:
