@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "eval/coco_match.h"
 #include "kernels/error.h"
 
 namespace dr::eval {
@@ -13,17 +14,6 @@ int category_digit(int64_t category_id, const std::string& what) {
                 << " is not a digit category (1..10, where 1 is the digit 0)");
   return static_cast<int>(category_id - 1);
 }
-
-namespace {
-// Plain IoU of two [x, y, w, h] boxes (0 when they do not overlap or have no area).
-double box_iou(const Box& a, const Box& b) {
-  const double iw = std::min(a.x + a.w, b.x + b.w) - std::max(a.x, b.x);
-  const double ih = std::min(a.y + a.h, b.y + b.h) - std::max(a.y, b.y);
-  if (iw <= 0 || ih <= 0) return 0;
-  const double inter = iw * ih;
-  return inter / (a.w * a.h + b.w * b.h - inter);
-}
-}  // namespace
 
 std::vector<DigitBox> suppress_overlapping_digits(const std::vector<DigitBox>& boxes,
                                                   double max_iou) {
@@ -37,7 +27,7 @@ std::vector<DigitBox> suppress_overlapping_digits(const std::vector<DigitBox>& b
   for (size_t i : by_score) {
     bool suppressed = false;
     for (size_t k : kept)
-      if (box_iou(boxes[i].bbox, boxes[k].bbox) > max_iou) {
+      if (bbox_iou(boxes[i].bbox, boxes[k].bbox, /*g_crowd=*/false) > max_iou) {
         suppressed = true;
         break;
       }
